@@ -18,6 +18,7 @@ build: deps
 	@cmake --build build -j $(NPROC)
 
 demo: build
+	./build/array_demo
 	./build/taskgraph_demo
 
 # Every test in an optimised build, again under AddressSanitizer+UBSan, and

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,7 +123,8 @@ typedef int (*floe_progress_fn)(void *user, uint64_t done, uint64_t total);
   X(CHUNK_BYTES, chunk_bytes, size)                 /* target bytes for FLOE_AUTO chunks */        \
   X(PROGRESS, progress, callback)                   /* floe_progress_fn */                         \
   X(PROGRESS_USER, progress_user, pointer)          /* its user pointer */                         \
-  X(PROFILE_PATH, profile_path, string)             /* Chrome trace JSON of every task */
+  X(PROFILE_PATH, profile_path, string)             /* Chrome trace JSON of every task */          \
+  X(REDUCE_FANIN, reduce_fanin, count)              /* partials combined per tree node, 2..64 */
 
 typedef enum floe_option {
 #define FLOE__OPTION_ENUM(key, name, kind) FLOE_OPT_##key,
@@ -136,7 +138,7 @@ typedef struct floe_options floe_options;
 /** A new set of options, all at their defaults; NULL if out of memory.
  *  Defaults: threads 0 (one per core), memory_limit 50% of physical memory
  *  (or of the cgroup limit when lower), spill_dir $TMPDIR or /tmp,
- *  spill_level 1, devices -1, device_memory_limit 90%, chunk_bytes 64MiB,
+ *  spill_level 1, devices -1, device_memory_limit 90%, chunk_bytes 64MiB, reduce_fanin 8,
  *  no progress callback, no profile. */
 FLOE_API floe_options *floe_options_new(void);
 
@@ -286,6 +288,395 @@ FLOE_API size_t floe_taskgraph_size(const floe_taskgraph *g);
  *  from several user threads at once (on different graphs), and from inside
  *  a task (the calling worker helps until the inner run is done). */
 FLOE_API floe_status floe_taskgraph_run(floe_taskgraph *g);
+
+/* ================================================================ arrays */
+
+/* A floe_array is an immutable, lazy, chunked N-d array: a handle to a node
+ * of a graph that nothing computes until floe_compute (or a sibling) asks.
+ *
+ * Ownership.  Every function that returns a floe_array * returns a new
+ * reference (a new handle) owned by the caller; arguments are borrowed, never
+ * stolen.  floe_release() drops a reference.  Every handle still alive dies
+ * with its context at floe_close, so short programs may skip releases; loops
+ * that build many graphs bracket each iteration with floe_scope_begin /
+ * floe_scope_end.  A released handle is poisoned: passing it again gives
+ * FLOE_ERR_INVALID ("released array"), never a crash (within the last 65536
+ * releases of the context).
+ *
+ * Sticky errors.  No operation returns NULL for bad input: it returns an
+ * array in an error state that holds the status and a message naming the
+ * operation; operations on it pass the error on unchanged, and it surfaces at
+ * compute, or at once through floe_array_status().  Nested expressions are
+ * therefore safe to write without checks.  NULL is returned only when the
+ * context itself is NULL or memory for a handle cannot be had.
+ *
+ * Thread safety.  Arrays may be created, combined, computed and released
+ * from several threads on one context.  A handle is one reference: do not
+ * release the same handle from two threads. */
+
+typedef struct floe_array floe_array;
+
+#define FLOE_MAX_DIMS 8
+
+/* X(NAME, name, C type, bytes).  Codes are never renumbered. */
+#define FLOE_DTYPE_MAP(X)                                                                          \
+  X(BOOL, bool, _Bool, 1)                                                                          \
+  X(UINT8, uint8, uint8_t, 1)                                                                      \
+  X(INT32, int32, int32_t, 4)                                                                      \
+  X(INT64, int64, int64_t, 8)                                                                      \
+  X(FLOAT32, float32, float, 4)                                                                    \
+  X(FLOAT64, float64, double, 8)
+
+typedef enum floe_dtype {
+#define FLOE__DTYPE_ENUM(NAME, name, ctype, bytes) FLOE_##NAME,
+  FLOE_DTYPE_MAP(FLOE__DTYPE_ENUM)
+#undef FLOE__DTYPE_ENUM
+      FLOE_DTYPE_COUNT_
+} floe_dtype;
+
+/** "float64", ...; NULL for a value out of range. */
+FLOE_API const char *floe_dtype_name(floe_dtype dtype);
+/** Bytes per element; 0 for a value out of range. */
+FLOE_API size_t floe_dtype_size(floe_dtype dtype);
+/** The dtype of array-with-array arithmetic (NumPy 2 promotion). */
+FLOE_API floe_dtype floe_result_type(floe_dtype a, floe_dtype b);
+
+/** A shape or a chunk shape, passed by value.  Build with FLOE_SHAPE(...).
+ *  As chunks, an entry of -1 means the whole axis, and FLOE_AUTO lets floe
+ *  pick chunks near the context's chunk_bytes. */
+typedef struct floe_shape {
+  int ndim;
+  int64_t dim[FLOE_MAX_DIMS];
+} floe_shape;
+
+#define FLOE__NARGS64(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define FLOE_SHAPE(...) ((floe_shape){FLOE__NARGS64(__VA_ARGS__), {__VA_ARGS__}})
+/** The shape of a 0-d array (a scalar). */
+#define FLOE_SCALAR_SHAPE ((floe_shape){0, {0}})
+/** Automatic chunks, as the chunks argument. */
+#define FLOE_AUTO ((floe_shape){-1, {0}})
+
+/** A set of axes for reductions; negative axes count from the end.
+ *  FLOE_AXES(0, 2), FLOE_ALL (every axis), FLOE_KEEPDIMS(axes) keeps the
+ *  reduced axes with length 1. */
+typedef struct floe_axes {
+  int n; /* -1: all axes */
+  int keepdims;
+  int axis[FLOE_MAX_DIMS];
+} floe_axes;
+
+#define FLOE__NARGSI(...) ((int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
+#define FLOE_AXES(...) ((floe_axes){FLOE__NARGSI(__VA_ARGS__), 0, {__VA_ARGS__}})
+#define FLOE_ALL ((floe_axes){-1, 0, {0}})
+static inline floe_axes floe__keepdims(floe_axes a) {
+  a.keepdims = 1;
+  return a;
+}
+#define FLOE_KEEPDIMS(axes) floe__keepdims(axes)
+
+/* ------------------------------------------------------- handles, scopes */
+
+/** Drops one reference; NULL is a no-op. */
+FLOE_API void floe_release(floe_array *a);
+
+/** Opens a scope on the calling thread: every array handle created by this
+ *  thread on `ctx` until the matching floe_scope_end is released then,
+ *  except those passed to floe_keep.  Scopes nest.  FLOE_ERR_INVALID for a
+ *  NULL context. */
+FLOE_API floe_status floe_scope_begin(floe_ctx *ctx);
+
+/** Closes the innermost scope of the calling thread (see above).
+ *  FLOE_ERR_INVALID when no scope is open. */
+FLOE_API floe_status floe_scope_end(floe_ctx *ctx);
+
+/** Moves a handle out of the innermost scope into the enclosing one (or
+ *  out of all scopes), so that floe_scope_end does not release it.
+ *  Returns `a`. */
+FLOE_API floe_array *floe_keep(floe_array *a);
+
+/** FLOE_OK, or the status of an array in an error state (FLOE_ERR_INVALID
+ *  for NULL or a released handle). */
+FLOE_API floe_status floe_array_status(const floe_array *a);
+
+/** The message of an array in an error state; "" for a good array. */
+FLOE_API const char *floe_array_message(const floe_array *a);
+
+/** Shape, chunks (regular chunk lengths; edge chunks may be shorter), dtype,
+ *  element count and bytes.  For NULL, released or error arrays: ndim 0,
+ *  size 0, and FLOE_DTYPE_COUNT_ as the dtype. */
+FLOE_API floe_shape floe_array_shape(const floe_array *a);
+FLOE_API floe_shape floe_array_chunks(const floe_array *a);
+FLOE_API floe_dtype floe_array_dtype(const floe_array *a);
+FLOE_API int floe_array_ndim(const floe_array *a);
+FLOE_API int64_t floe_array_size(const floe_array *a);
+FLOE_API uint64_t floe_array_nbytes(const floe_array *a);
+FLOE_API floe_ctx *floe_array_ctx(const floe_array *a);
+
+/* -------------------------------------------------------------- creation */
+
+FLOE_API floe_array *floe_zeros(floe_ctx *ctx, floe_dtype dtype, floe_shape shape,
+                                floe_shape chunks);
+FLOE_API floe_array *floe_ones(floe_ctx *ctx, floe_dtype dtype, floe_shape shape,
+                               floe_shape chunks);
+/** Every element `value` converted to dtype as by a C cast (NaN → 0 for
+ *  integers). */
+FLOE_API floe_array *floe_full(floe_ctx *ctx, floe_dtype dtype, floe_shape shape, floe_shape chunks,
+                               double value);
+/** [start, stop) in steps of `step`, like numpy.arange: ceil((stop-start)/step)
+ *  elements, element i = start + i*step.  FLOE_ERR_INVALID for step 0. */
+FLOE_API floe_array *floe_arange(floe_ctx *ctx, floe_dtype dtype, double start, double stop,
+                                 double step, floe_shape chunks);
+/** `num` evenly spaced values from start to stop inclusive, like
+ *  numpy.linspace. */
+FLOE_API floe_array *floe_linspace(floe_ctx *ctx, floe_dtype dtype, double start, double stop,
+                                   int64_t num, floe_shape chunks);
+/** Wraps caller memory in C order; nothing is copied.
+ *  @note The caller keeps `data` alive and unchanged until the last compute
+ *  that reads it has returned. */
+FLOE_API floe_array *floe_from_buffer(floe_ctx *ctx, floe_dtype dtype, floe_shape shape,
+                                      floe_shape chunks, const void *data);
+/** Uniform numbers in [low, high) from Philox4x32-10 keyed by `seed` and the
+ *  element's flat index: the same values whatever the chunking, thread count
+ *  or device.  dtype float32 or float64. */
+FLOE_API floe_array *floe_random_uniform(floe_ctx *ctx, floe_dtype dtype, floe_shape shape,
+                                         floe_shape chunks, uint64_t seed, double low, double high);
+/** Normal numbers with the given mean and standard deviation (Box–Muller
+ *  over the same counter-based stream as floe_random_uniform). */
+FLOE_API floe_array *floe_random_normal(floe_ctx *ctx, floe_dtype dtype, floe_shape shape,
+                                        floe_shape chunks, uint64_t seed, double mean,
+                                        double stddev);
+/** A weak scalar, like a Python float in NumPy 2: it takes the other
+ *  operand's dtype when that is floating (x_f32 * 2.0 stays float32) and
+ *  makes integers float64. */
+FLOE_API floe_array *floe_scalar(floe_ctx *ctx, double value);
+/** A weak integer scalar, like a Python int: x_i32 + 1 stays int32; an
+ *  integer dtype that cannot hold the value is an error, as in NumPy 2. */
+FLOE_API floe_array *floe_scalar_int(floe_ctx *ctx, int64_t value);
+
+/* ----------------------------------------------------------- elementwise */
+
+/* X(NAME, name).  floe_unary(FLOE_SQRT, a) == floe_sqrt(a).  Result dtypes
+ * follow NumPy, with the types floe lacks (float16, int8) replaced by the
+ * next one up: math functions (sqrt, exp, log, trig, floor, ceil, round
+ * (half to even), trunc) of bool and uint8 give float32, of int32 and int64
+ * float64, and keep float32/float64; abs, negative, sign, square and
+ * reciprocal keep the dtype (integers wrap; negative and sign of bool are
+ * errors, as in NumPy); isnan, isinf, isfinite and logical_not give bool. */
+#define FLOE_UNARY_MAP(X)                                                                          \
+  X(NEGATIVE, negative)                                                                            \
+  X(ABS, abs)                                                                                      \
+  X(SIGN, sign)                                                                                    \
+  X(SQRT, sqrt)                                                                                    \
+  X(SQUARE, square)                                                                                \
+  X(RECIPROCAL, reciprocal)                                                                        \
+  X(EXP, exp)                                                                                      \
+  X(EXPM1, expm1)                                                                                  \
+  X(LOG, log)                                                                                      \
+  X(LOG1P, log1p)                                                                                  \
+  X(LOG2, log2)                                                                                    \
+  X(LOG10, log10)                                                                                  \
+  X(SIN, sin)                                                                                      \
+  X(COS, cos)                                                                                      \
+  X(TAN, tan)                                                                                      \
+  X(ARCSIN, arcsin)                                                                                \
+  X(ARCCOS, arccos)                                                                                \
+  X(ARCTAN, arctan)                                                                                \
+  X(SINH, sinh)                                                                                    \
+  X(COSH, cosh)                                                                                    \
+  X(TANH, tanh)                                                                                    \
+  X(FLOOR, floor)                                                                                  \
+  X(CEIL, ceil)                                                                                    \
+  X(ROUND, round)                                                                                  \
+  X(TRUNC, trunc)                                                                                  \
+  X(ISNAN, isnan)                                                                                  \
+  X(ISINF, isinf)                                                                                  \
+  X(ISFINITE, isfinite)                                                                            \
+  X(LOGICAL_NOT, logical_not)
+
+/* X(NAME, name).  Arithmetic promotes by floe_result_type (weak scalars
+ * adapt); divide of integers gives float64; floor_divide and mod floor like
+ * Python (integer division by zero gives 0, as NumPy does); power of
+ * integers stays integer; comparisons and logical ops give bool. */
+#define FLOE_BINARY_MAP(X)                                                                         \
+  X(ADD, add)                                                                                      \
+  X(SUBTRACT, subtract)                                                                            \
+  X(MULTIPLY, multiply)                                                                            \
+  X(DIVIDE, divide)                                                                                \
+  X(FLOOR_DIVIDE, floor_divide)                                                                    \
+  X(MOD, mod)                                                                                      \
+  X(POWER, power)                                                                                  \
+  X(MINIMUM, minimum)                                                                              \
+  X(MAXIMUM, maximum)                                                                              \
+  X(ARCTAN2, arctan2)                                                                              \
+  X(HYPOT, hypot)                                                                                  \
+  X(EQUAL, equal)                                                                                  \
+  X(NOT_EQUAL, not_equal)                                                                          \
+  X(LESS, less)                                                                                    \
+  X(LESS_EQUAL, less_equal)                                                                        \
+  X(GREATER, greater)                                                                              \
+  X(GREATER_EQUAL, greater_equal)                                                                  \
+  X(LOGICAL_AND, logical_and)                                                                      \
+  X(LOGICAL_OR, logical_or)                                                                        \
+  X(LOGICAL_XOR, logical_xor)
+
+typedef enum floe_unary_op {
+#define FLOE__UNARY_ENUM(NAME, name) FLOE_##NAME,
+  FLOE_UNARY_MAP(FLOE__UNARY_ENUM)
+#undef FLOE__UNARY_ENUM
+      FLOE_UNARY_COUNT_
+} floe_unary_op;
+
+typedef enum floe_binary_op {
+#define FLOE__BINARY_ENUM(NAME, name) FLOE_##NAME,
+  FLOE_BINARY_MAP(FLOE__BINARY_ENUM)
+#undef FLOE__BINARY_ENUM
+      FLOE_BINARY_COUNT_
+} floe_binary_op;
+
+/** op(a), elementwise.  FLOE_ERR_INVALID for an unknown op. */
+FLOE_API floe_array *floe_unary(floe_unary_op op, floe_array *a);
+/** op(a, b), elementwise with NumPy broadcasting; FLOE_ERR_SHAPE when the
+ *  shapes do not broadcast, FLOE_ERR_INVALID when the arrays belong to
+ *  different contexts. */
+FLOE_API floe_array *floe_binary(floe_binary_op op, floe_array *a, floe_array *b);
+
+#define FLOE__UNARY_DECL(NAME, name) FLOE_API floe_array *floe_##name(floe_array *a);
+FLOE_UNARY_MAP(FLOE__UNARY_DECL)
+#undef FLOE__UNARY_DECL
+#define FLOE__BINARY_DECL(NAME, name)                                                              \
+  FLOE_API floe_array *floe_##name(floe_array *a, floe_array *b);
+FLOE_BINARY_MAP(FLOE__BINARY_DECL)
+#undef FLOE__BINARY_DECL
+
+/** cond ? a : b elementwise, broadcasting all three; cond is read as bool. */
+FLOE_API floe_array *floe_where(floe_array *cond, floe_array *a, floe_array *b);
+/** Converts to dtype as a C cast does (float to integer truncates; NaN and
+ *  out-of-range floats give an unspecified integer, as in NumPy). */
+FLOE_API floe_array *floe_astype(floe_array *a, floe_dtype dtype);
+/** minimum(maximum(a, lo), hi); lo or hi may be NULL for no bound. */
+FLOE_API floe_array *floe_clip(floe_array *a, floe_array *lo, floe_array *hi);
+
+/* ------------------------------------------------------------ reductions */
+
+/* X(NAME, name).  Result dtypes follow NumPy: sum and prod of bool and
+ * integers give int64, of floats keep the dtype (float32 accumulates in
+ * float64); mean, var, std give float64 for integers, else the dtype;
+ * argmin/argmax give int64; any/all give bool; min/max keep the dtype.
+ * NaN propagates (min, max, argmin, argmax take the first NaN); the nan*
+ * forms skip NaN (nanmean of none gives NaN). */
+#define FLOE_REDUCE_MAP(X)                                                                         \
+  X(SUM, sum)                                                                                      \
+  X(PROD, prod)                                                                                    \
+  X(MIN, min)                                                                                      \
+  X(MAX, max)                                                                                      \
+  X(MEAN, mean)                                                                                    \
+  X(VAR, var)                                                                                      \
+  X(STD, std)                                                                                      \
+  X(ARGMIN, argmin)                                                                                \
+  X(ARGMAX, argmax)                                                                                \
+  X(ANY_TRUE, any)                                                                                 \
+  X(ALL_TRUE, all)                                                                                 \
+  X(NANSUM, nansum)                                                                                \
+  X(NANMEAN, nanmean)                                                                              \
+  X(NANMIN, nanmin)                                                                                \
+  X(NANMAX, nanmax)
+
+typedef enum floe_reduce_op {
+#define FLOE__REDUCE_ENUM(NAME, name) FLOE_##NAME,
+  FLOE_REDUCE_MAP(FLOE__REDUCE_ENUM)
+#undef FLOE__REDUCE_ENUM
+      FLOE_REDUCE_COUNT_
+} floe_reduce_op;
+
+/** Reduces `a` over `axes` (FLOE_ALL for all; FLOE_KEEPDIMS(...) keeps them
+ *  as length 1).  Partial results per chunk are combined by a tree of fixed
+ *  shape (fan-in: the reduce_fanin option), so results are bit-identical
+ *  for any thread count.  argmin/argmax take FLOE_ALL (flat index) or one
+ *  axis.  FLOE_ERR_INVALID for a bad or repeated axis; min, max, argmin and
+ *  argmax of an empty selection are errors, as in NumPy. */
+FLOE_API floe_array *floe_reduce(floe_reduce_op op, floe_array *a, floe_axes axes);
+/** Variance/standard deviation with `ddof` delta degrees of freedom. */
+FLOE_API floe_array *floe_reduce_ddof(floe_reduce_op op, floe_array *a, floe_axes axes, int ddof);
+
+#define FLOE__REDUCE_DECL(NAME, name)                                                              \
+  FLOE_API floe_array *floe_##name(floe_array *a, floe_axes axes);
+FLOE_REDUCE_MAP(FLOE__REDUCE_DECL)
+#undef FLOE__REDUCE_DECL
+
+/* ---------------------------------------------------------------- running */
+
+/** Computes `a` into `buffer` (C order, a's dtype).  FLOE_ERR_INVALID when
+ *  nbytes < floe_array_nbytes(a) (nothing is written), the array's error
+ *  status when it is in an error state, or the first failing task's.
+ *  Blocks; thread-safe. */
+FLOE_API floe_status floe_compute(floe_array *a, void *buffer, size_t nbytes);
+
+/** Computes a one-element array and returns it as a double. */
+FLOE_API floe_status floe_compute_scalar(floe_array *a, double *value);
+
+/** Computes `a` once and returns a new array holding the result in the
+ *  context's store; later computes read it instead of recomputing.  An error
+ *  array for a failed compute. */
+FLOE_API floe_array *floe_persist(floe_array *a);
+
+/** What floe_plan reports, without running anything. */
+typedef struct floe_plan_info {
+  uint64_t tasks;          /* chunk tasks that would run */
+  uint64_t bytes_read;     /* input bytes read from buffers and files */
+  uint64_t bytes_written;  /* output bytes written */
+  uint64_t peak_memory;    /* predicted peak bytes of chunk data held at once */
+  uint64_t fused_programs; /* elementwise programs after fusion */
+  uint64_t reserved[11];
+} floe_plan_info;
+
+FLOE_API floe_status floe_plan(floe_array *a, floe_plan_info *plan);
+
+/** Writes the graph of `a` in Graphviz DOT to `out` (after the graph passes:
+ *  fused programs appear as one node each). */
+FLOE_API floe_status floe_graph_dot(floe_array *a, FILE *out);
+
+/* A job computes several outputs in one pass over their shared inputs. */
+typedef struct floe_job floe_job;
+
+FLOE_API floe_job *floe_job_new(floe_ctx *ctx);
+/** Adds an output computed into caller memory.  Sticky errors as for
+ *  graphs: the first failure is returned by floe_job_run. */
+FLOE_API floe_status floe_job_add_buffer(floe_job *job, floe_array *a, void *buffer, size_t nbytes);
+/** Runs every output; shared subexpressions and inputs are computed once. */
+FLOE_API floe_status floe_job_run(floe_job *job);
+FLOE_API void floe_job_free(floe_job *job);
+
+/* ------------------------------------------------------------ expressions */
+
+/** A named array for floe_eval. */
+typedef struct floe_eval_var {
+  const char *name;
+  floe_array *array;
+} floe_eval_var;
+
+/** Evaluates a NumPy-like expression over named arrays, lazily: the result
+ *  is an array like any other (nothing is computed here).
+ *
+ *  Syntax: numbers (`2`, `2.5`, `1e-3`; integers are weak ints, others weak
+ *  floats, as Python scalars in NumPy 2), `True`/`False`, names of `vars`,
+ *  parentheses, tuples (for axis=(0, 1)), `+ - * / // % **`, unary `-`, `+`
+ *  and `~` (logical not on bools), comparisons `== != < <= > >=`, `&`, `|`,
+ *  `^` (logical and/or/xor on bools), with Python's precedence; calls of
+ *  every elementwise function by its NumPy name (`sqrt(x)`, `arctan2(y, x)`,
+ *  `where(c, a, b)`, `clip(x, 0, 1)`, `astype(x, float32)` — dtype names
+ *  `bool uint8 int32 int64 float32 float64`), and of reductions with
+ *  `axis=` (an int or a tuple) and `keepdims=`, `ddof=` for var/std
+ *  (`mean(x, axis=0)`, `std(x, axis=(0, 1), ddof=1)`).
+ *
+ *  A syntax error or an unknown name gives an error array
+ *  (FLOE_ERR_INVALID) whose message shows the position with a caret:
+ *      floe_eval: unknown name 'z' at column 7
+ *        sqrt(x+z)
+ *              ^
+ *  `vars` may be NULL when n is 0; arrays are borrowed.  Thread-safe.  NULL
+ *  only for a NULL context or expression. */
+FLOE_API floe_array *floe_eval(floe_ctx *ctx, const char *expr, const floe_eval_var *vars,
+                               size_t n);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include "core/context-internal.h"
 #include "core/error-internal.h"
 #include "core/sync-internal.h"
+#include "array/array-internal.h"
 #include "scheduler/sched-internal.h"
 
 floe_status floe_open(const floe_options *opts, floe_ctx **out) {
@@ -38,6 +39,8 @@ void floe_close(floe_ctx *ctx) {
   }
   floe__sched_free(ctx->sched);
   floe__taskgraphs_release_all(ctx);
+  floe__handles_release_all(ctx);
+  floe__nodes_release_all(ctx);
   floe__config_destroy(&ctx->cfg);
   pthread_mutex_destroy(&ctx->lock);
   free(ctx);

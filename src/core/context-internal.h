@@ -11,6 +11,8 @@
 #include "options-internal.h"
 
 struct floe__sched;
+struct floe__node;
+struct floe__handles;
 
 struct floe_ctx {
   floe__config cfg;
@@ -18,6 +20,8 @@ struct floe_ctx {
   struct floe__sched *sched;
   pthread_mutex_t lock;          /* guards the lists below */
   struct floe_taskgraph *graphs; /* alive graphs, freed at floe_close */
+  struct floe__node *nodes;      /* alive array nodes, freed at floe_close */
+  struct floe__handles *handles; /* array handles: slabs, quarantine */
 };
 
 #endif

@@ -39,13 +39,16 @@ const char *floe_error_message(const floe_ctx *ctx) {
 
 static floe_status vfail(floe_status status, const char *fmt, va_list ap) {
   floe__error *e = &tls_error;
+  /* format aside first: the arguments may quote the previous message */
+  char msg[FLOE__MSG_MAX];
+  if (fmt == NULL) {
+    snprintf(msg, sizeof msg, "%s", floe_status_string(status));
+  } else {
+    vsnprintf(msg, sizeof msg, fmt, ap);
+  }
+  memcpy(e->msg, msg, sizeof msg);
   e->status = status;
   e->set = 1;
-  if (fmt == NULL) {
-    snprintf(e->msg, sizeof e->msg, "%s", floe_status_string(status));
-  } else {
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-  }
   return status;
 }
 

@@ -36,6 +36,7 @@ typedef struct floe__config {
   uint64_t memory_limit;
   char *spill_dir;
   int spill_level;
+  int reduce_fanin;
   int devices;
   double device_memory_fraction; /* used when device_memory_limit is 0 */
   uint64_t device_memory_limit;

@@ -41,6 +41,9 @@ static int count_range(floe_option key, int64_t *lo, int64_t *hi) {
   case FLOE_OPT_DEVICES:
     *lo = -1, *hi = 1024;
     return 1;
+  case FLOE_OPT_REDUCE_FANIN:
+    *lo = 2, *hi = 64;
+    return 1;
   default:
     return 0;
   }
@@ -148,7 +151,7 @@ floe_status floe_parse_size(const char *text, uint64_t whole, uint64_t *bytes) {
   }
   FLOE_RETURN_ERROR_IF(value >= 18446744073709551615.0, FLOE_ERR_INVALID, "size '%s': too large",
                        text);
-  *bytes = (uint64_t)llround(value);
+  *bytes = (uint64_t)(value + 0.5);
   return FLOE_OK;
 }
 
@@ -412,6 +415,7 @@ floe_status floe__config_resolve(const floe_options *opts, floe__config *cfg) {
   merged.v[FLOE_OPT_DEVICES].i = -1;
   merged.v[FLOE_OPT_DEVICE_MEMORY_LIMIT].fraction = 0.9;
   merged.v[FLOE_OPT_CHUNK_BYTES].i = 64ll << 20;
+  merged.v[FLOE_OPT_REDUCE_FANIN].i = 8;
 
   floe_options env = {0};
   floe_status st = load_environment(&env);
@@ -444,6 +448,7 @@ floe_status floe__config_resolve(const floe_options *opts, floe__config *cfg) {
   cfg->threads = threads > 0 ? (int)threads : floe__cpu_count();
   cfg->memory_limit = size_of(&merged.v[FLOE_OPT_MEMORY_LIMIT], floe__physical_memory());
   cfg->spill_level = (int)merged.v[FLOE_OPT_SPILL_LEVEL].i;
+  cfg->reduce_fanin = (int)merged.v[FLOE_OPT_REDUCE_FANIN].i;
   cfg->devices = (int)merged.v[FLOE_OPT_DEVICES].i;
   cfg->device_memory_fraction = merged.v[FLOE_OPT_DEVICE_MEMORY_LIMIT].fraction;
   cfg->device_memory_limit = (uint64_t)merged.v[FLOE_OPT_DEVICE_MEMORY_LIMIT].i;

@@ -110,29 +110,56 @@ static void push(floe__worker *w, floe_task *t) {
   ec_notify(&w->s->ec, 1);
 }
 
-/* Readies successors: returns the one to run next; pushes the others so that
- * the lowest-numbered (or highest-priority) ones are taken first. */
+static int by_priority_asc(const void *a, const void *b) {
+  const floe_task *x = *(floe_task *const *)a, *y = *(floe_task *const *)b;
+  if (x->priority != y->priority) {
+    return x->priority < y->priority ? -1 : 1;
+  }
+  return x->id > y->id ? -1 : (x->id < y->id);
+}
+
+/* Readies successors: returns the one to run next and pushes the others so
+ * that the lowest-numbered ones, or with priorities the highest-priority
+ * ones, are taken first. */
 static floe_task *release_successors(floe__worker *w, floe_task *t) {
   uint32_t n = t->nsucc;
   if (n == 0) {
     return NULL;
   }
   floe_task *const *succ = n == 1 ? &t->succ.one : t->succ.many;
+  if (t->g->has_priority && n > 1) {
+    floe_task *ready[64];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      floe_task *s = succ[i];
+      if (s->ndeps == 1 || atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1) {
+        if (k == 64) {
+          push(w, s); /* beyond the window: insertion order */
+        } else {
+          ready[k++] = s;
+        }
+      }
+    }
+    if (k == 0) {
+      return NULL;
+    }
+    qsort(ready, k, sizeof *ready, by_priority_asc);
+    for (uint32_t i = 0; i + 1 < k; i++) {
+      push(w, ready[i]);
+    }
+    return ready[k - 1];
+  }
   floe_task *next = NULL;
-  bool by_priority = t->g->has_priority;
   for (uint32_t i = n; i-- > 0;) {
     floe_task *s = succ[i];
-    if (s->ndeps != 1 && atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) != 1) {
+    if (s->ndeps != 1 &&
+        atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) != 1) {
       continue;
     }
-    if (next == NULL) {
-      next = s;
-    } else if (by_priority && s->priority < next->priority) {
-      push(w, s);
-    } else {
+    if (next != NULL) {
       push(w, next);
-      next = s;
     }
+    next = s;
   }
   return next;
 }

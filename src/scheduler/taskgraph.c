@@ -211,9 +211,7 @@ floe_status floe_task_depends(floe_task *task, floe_task *before) {
     st = add_successor(g, before, task);
   }
   if (st != FLOE_OK) {
-    if (before->g == g) {
-      build_error(g, st);
-    }
+    build_error(g, st); /* the graph of `task` cannot run as its builder meant */
     return st;
   }
   task->ndeps++;
@@ -241,10 +239,10 @@ floe_status floe_task_priority(floe_task *task, int priority) {
   FLOE_RETURN_ERROR_IF(task == NULL, FLOE_ERR_INVALID, "floe_task_priority: task is NULL");
   FLOE_RETURN_ERROR_IF(is_running(task->g), FLOE_ERR_INVALID,
                        "floe_task_priority: the graph is running");
-  task->priority = priority;
-  if (priority != 0) {
+  if (priority != task->priority) {
+    task->priority = priority;
     task->g->has_priority = true;
-    task->g->roots_dirty = true;
+    task->g->roots_dirty = true; /* roots are re-sorted at the next run */
   }
   return FLOE_OK;
 }

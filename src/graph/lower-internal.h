@@ -1,0 +1,45 @@
+/* Lowering: from array nodes to chunk tasks on the runtime.
+ *
+ * The passes, in order:
+ *  1. cull and merge common subexpressions: only nodes reachable from the
+ *     targets are visited, and structurally equal nodes become one;
+ *  2. fuse: every elementwise subexpression is inlined into the program of
+ *     the materialised node that consumes it (a reduction, or a target), so a
+ *     chain of elementwise ops over a chunk is one task running one program,
+ *     and an elementwise chain feeding a reduction is folded into the
+ *     reduction's partial step;
+ *  3. lower: one task per chunk of each program; reductions get a partial
+ *     task per input chunk and a fixed tree of combine tasks per output block
+ *     (fan-in from the context), the root writing the block's final values;
+ *  4. order: tasks are added so that the runtime, which takes roots in order
+ *     and runs readied successors depth-first, finishes each reduction tree
+ *     before starting far-away chunks, releasing partials early.
+ *
+ * Materialised intermediates (a reduction consumed by another program) are
+ * whole buffers for now; consumers depend only on the blocks they read. */
+#ifndef FLOE_GRAPH_LOWER_INTERNAL_H
+#define FLOE_GRAPH_LOWER_INTERNAL_H
+
+#include <stdio.h>
+
+#include "node-internal.h"
+
+typedef struct floe__lower floe__lower;
+
+floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out);
+void floe__lower_free(floe__lower *L);
+
+/* Adds an output: `node` computed into `dst` (C order, node's dtype), or
+ * into nowhere when dst is NULL (plans and graph dumps). */
+floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst);
+
+/* Runs the passes and builds the task graph. */
+floe_status floe__lower_build(floe__lower *L);
+
+/* Runs the task graph built by floe__lower_build. */
+floe_status floe__lower_run(floe__lower *L);
+
+void floe__lower_plan(const floe__lower *L, floe_plan_info *info);
+floe_status floe__lower_dot(const floe__lower *L, FILE *out);
+
+#endif

@@ -1,0 +1,71 @@
+/* State of one lowering, shared by lower.c (passes, tasks) and fuse.c
+ * (fused programs).  Private to src/graph. */
+#ifndef FLOE_GRAPH_LOWER_STATE_H
+#define FLOE_GRAPH_LOWER_STATE_H
+
+#include "kernels/vm-internal.h"
+#include "lower-internal.h"
+#include "scheduler/sched-internal.h"
+
+/* One canonical node of this lowering. */
+typedef struct lnode {
+  floe__node *n;
+  int in[3];        /* canonical inputs */
+  void *data;       /* the materialised value: caller, node or lowering memory */
+  bool owned;       /* data was allocated by the lowering */
+  bool computed;    /* a reduction this lowering computes (tasks write data) */
+  bool bound;       /* a reduction whose data is an output's memory */
+  floe_task **done; /* per block of n's chunk grid: the task that completes it */
+  int64_t nblocks;
+} lnode;
+
+/* A fused program and the materialised nodes it reads. */
+typedef struct prog {
+  floe__vm_program vm;
+  int root;        /* lnode computed (elementwise root, or a reduction's input) */
+  int sink;        /* the reduction it feeds, or the output it stores; -1 none */
+  int *leaf_lnode; /* per vm leaf: the lnode it reads, -1 for generated leaves */
+  size_t scratch;
+} prog;
+
+struct floe__lower {
+  floe_ctx *ctx;
+  lnode *ln;
+  int nln, capln;
+  /* node pointer -> lnode, and structural hash -> lnode, open addressing */
+  struct {
+    const floe__node *key;
+    int val;
+  } *byptr;
+  int *byhash;
+  size_t tabcap;
+  /* targets */
+  struct target {
+    int ln;
+    void *dst;
+  } *targets;
+  int ntargets, captargets;
+  prog **progs;
+  int nprogs, capprogs;
+  floe_taskgraph *g;
+  bool dry; /* plan only: no output memory, nothing allocated, never run */
+  void ***slots; /* reduction partials in flight, freed if a run stops early */
+  int64_t nslots, capslots;
+  /* plan figures, gathered while lowering */
+  uint64_t bytes_read, bytes_written, owned_bytes, max_scratch, max_acc_block;
+  /* everything task arguments and programs need, freed at once */
+  floe__arena_block *arena;
+};
+
+void *floe__lower_alloc(floe__lower *L, size_t n);
+
+/* Builds the fused program computing lnode `root` over its own shape. */
+floe_status floe__fuse(floe__lower *L, int root, prog **out);
+
+/* Element strides of node n broadcast into an iteration space of ndim axes
+ * (right-aligned, 0 where broadcast).  With `flat_index`, strides of the
+ * flat C-order index of n instead of memory (the same for C-order memory). */
+void floe__broadcast_strides(const floe__node *n, int ndim, const int64_t *shape,
+                             int64_t *stride);
+
+#endif

@@ -1,0 +1,764 @@
+/* Lowering passes and chunk tasks (see lower-internal.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower-state.h"
+
+/* ------------------------------------------------------------------ arena */
+
+void *floe__lower_alloc(floe__lower *L, size_t n) {
+  n = (n + 63) & ~(size_t)63;
+  floe__arena_block *b = L->arena;
+  if (b == NULL || b->cap - b->used < n) {
+    size_t cap = n > (1 << 20) ? n : (1 << 20);
+    floe__arena_block *nb = aligned_alloc(64, (sizeof *nb + cap + 63) & ~(size_t)63);
+    if (nb == NULL) {
+      return NULL;
+    }
+    nb->next = b;
+    nb->used = (64 - ((uintptr_t)nb->data & 63)) & 63;
+    nb->cap = cap;
+    L->arena = nb;
+    b = nb;
+  }
+  void *p = b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out) {
+  floe__lower *L = calloc(1, sizeof *L);
+  FLOE_RETURN_ERROR_IF(L == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  L->ctx = ctx;
+  *out = L;
+  return FLOE_OK;
+}
+
+void floe__lower_free(floe__lower *L) {
+  if (L == NULL) {
+    return;
+  }
+  for (int i = 0; i < L->nln; i++) {
+    if (L->ln[i].owned) {
+      free(L->ln[i].data);
+    }
+    floe__node_unref(L->ln[i].n);
+  }
+  free(L->ln);
+  free(L->byptr);
+  free(L->byhash);
+  free(L->targets);
+  free(L->progs);
+  for (int64_t i = 0; i < L->nslots; i++) {
+    free(*L->slots[i]);
+  }
+  free(L->slots);
+  floe_taskgraph_free(L->g);
+  for (floe__arena_block *b = L->arena; b != NULL;) {
+    floe__arena_block *next = b->next;
+    free(b);
+    b = next;
+  }
+  free(L);
+}
+
+/* ------------------------------------------------- pass 1: cull and merge */
+
+static floe_status grow_tables(floe__lower *L) {
+  size_t cap = L->tabcap ? L->tabcap * 2 : 256;
+  void *byptr = calloc(cap, sizeof *L->byptr);
+  int *byhash = malloc(cap * sizeof *byhash);
+  if (byptr == NULL || byhash == NULL) {
+    free(byptr);
+    free(byhash);
+    return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+  }
+  free(L->byptr);
+  free(L->byhash);
+  L->byptr = byptr;
+  L->byhash = byhash;
+  L->tabcap = cap;
+  for (size_t i = 0; i < cap; i++) {
+    byhash[i] = -1;
+  }
+  /* re-insert: every lnode by hash, and its representative by pointer */
+  for (int i = 0; i < L->nln; i++) {
+    size_t h = (size_t)L->ln[i].n->hash & (cap - 1);
+    while (L->byhash[h] >= 0) {
+      h = (h + 1) & (cap - 1);
+    }
+    L->byhash[h] = i;
+    size_t p = ((uintptr_t)L->ln[i].n >> 4) & (cap - 1);
+    while (L->byptr[p].key != NULL) {
+      p = (p + 1) & (cap - 1);
+    }
+    L->byptr[p].key = L->ln[i].n;
+    L->byptr[p].val = i;
+  }
+  return FLOE_OK;
+}
+
+static int find_ptr(const floe__lower *L, const floe__node *n) {
+  if (L->tabcap == 0) {
+    return -1;
+  }
+  size_t p = ((uintptr_t)n >> 4) & (L->tabcap - 1);
+  while (L->byptr[p].key != NULL) {
+    if (L->byptr[p].key == n) {
+      return L->byptr[p].val;
+    }
+    p = (p + 1) & (L->tabcap - 1);
+  }
+  return -1;
+}
+
+static void put_ptr(floe__lower *L, const floe__node *n, int v) {
+  size_t p = ((uintptr_t)n >> 4) & (L->tabcap - 1);
+  while (L->byptr[p].key != NULL && L->byptr[p].key != n) {
+    p = (p + 1) & (L->tabcap - 1);
+  }
+  L->byptr[p].key = n;
+  L->byptr[p].val = v;
+}
+
+/* Same parameters and the same canonical inputs. */
+static bool same_canonical(const floe__lower *L, const floe__node *n, const int *in, int cand) {
+  const lnode *c = &L->ln[cand];
+  floe__node tmp = *n;
+  for (int i = 0; i < n->nin; i++) {
+    if (c->in[i] != in[i]) {
+      return false;
+    }
+    tmp.in[i] = c->n->in[i];
+  }
+  return floe__node_same(&tmp, c->n);
+}
+
+/* The canonical lnode of n, its inputs first (iteratively: graphs may be
+ * deep chains). */
+static floe_status canonical(floe__lower *L, floe__node *root, int *out) {
+  typedef struct frame {
+    floe__node *n;
+    int next;
+  } frame;
+  int cap = 64, top = 0;
+  frame *stack = malloc((size_t)cap * sizeof *stack);
+  FLOE_RETURN_ERROR_IF(stack == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  stack[top++] = (frame){root, 0};
+  floe_status st = FLOE_OK;
+  while (top > 0 && st == FLOE_OK) {
+    frame *f = &stack[top - 1];
+    if (find_ptr(L, f->n) >= 0) {
+      top--;
+      continue;
+    }
+    if (f->next < f->n->nin) {
+      floe__node *child = f->n->in[f->next++];
+      if (find_ptr(L, child) < 0) {
+        if (top == cap) {
+          cap *= 2;
+          frame *s = realloc(stack, (size_t)cap * sizeof *s);
+          if (s == NULL) {
+            st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+            break;
+          }
+          stack = s;
+        }
+        stack[top++] = (frame){child, 0};
+      }
+      continue;
+    }
+    floe__node *n = f->n;
+    top--;
+    int in[3] = {-1, -1, -1};
+    for (int i = 0; i < n->nin; i++) {
+      in[i] = find_ptr(L, n->in[i]);
+    }
+    if ((size_t)(L->nln + 1) * 2 > L->tabcap && (st = grow_tables(L)) != FLOE_OK) {
+      break;
+    }
+    size_t h = (size_t)n->hash & (L->tabcap - 1);
+    int found = -1;
+    while (L->byhash[h] >= 0) {
+      if (same_canonical(L, n, in, L->byhash[h])) {
+        found = L->byhash[h];
+        break;
+      }
+      h = (h + 1) & (L->tabcap - 1);
+    }
+    if (found < 0) {
+      if (L->nln == L->capln) {
+        int c = L->capln ? L->capln * 2 : 64;
+        lnode *ln = realloc(L->ln, (size_t)c * sizeof *ln);
+        if (ln == NULL) {
+          st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+          break;
+        }
+        L->ln = ln;
+        L->capln = c;
+      }
+      found = L->nln++;
+      lnode *x = &L->ln[found];
+      memset(x, 0, sizeof *x);
+      x->n = n;
+      floe__node_ref(n);
+      memcpy(x->in, in, sizeof in);
+      if (n->kind == FLOE__NODE_BUFFER) {
+        x->data = (void *)n->p.buffer.data;
+      } else if (n->kind == FLOE__NODE_STORED) {
+        x->data = n->p.stored.data;
+      }
+      L->byhash[h] = found;
+    }
+    put_ptr(L, n, found);
+  }
+  if (st == FLOE_OK) {
+    *out = find_ptr(L, root);
+  }
+  free(stack);
+  return st;
+}
+
+floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst) {
+  int ln;
+  FLOE_FORWARD_IF_ERROR(canonical(L, node, &ln));
+  if (L->ntargets == L->captargets) {
+    int c = L->captargets ? L->captargets * 2 : 4;
+    struct target *t = realloc(L->targets, (size_t)c * sizeof *t);
+    FLOE_RETURN_ERROR_IF(t == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    L->targets = t;
+    L->captargets = c;
+  }
+  L->targets[L->ntargets++] = (struct target){ln, dst};
+  return FLOE_OK;
+}
+
+/* ------------------------------------------------------------ chunk grids */
+
+typedef struct grid {
+  int ndim;
+  int64_t n[FLOE_MAX_DIMS]; /* chunks per axis */
+  int64_t total;
+} grid;
+
+static grid grid_of(const floe__node *x) {
+  grid g = {.ndim = x->ndim, .total = 1};
+  for (int d = 0; d < x->ndim; d++) {
+    g.n[d] = (x->shape[d] + x->chunk[d] - 1) / x->chunk[d];
+    g.total *= g.n[d];
+  }
+  return g;
+}
+
+static void chunk_region(const floe__node *x, const int64_t *coord, int64_t *lo, int64_t *hi) {
+  for (int d = 0; d < x->ndim; d++) {
+    lo[d] = coord[d] * x->chunk[d];
+    hi[d] = lo[d] + x->chunk[d] < x->shape[d] ? lo[d] + x->chunk[d] : x->shape[d];
+  }
+}
+
+static bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (++coord[d] < n[d]) {
+      return true;
+    }
+    coord[d] = 0;
+  }
+  return false;
+}
+
+/* ------------------------------------------------------------------ tasks */
+
+typedef struct ewise_arg {
+  floe__lower *L;
+  const prog *p;
+  floe__vm_sink sink;
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+} ewise_arg;
+
+typedef struct red_info {
+  const floe__reducer *red;
+  size_t acc_size;
+  int ddof;
+  const floe__node *out; /* the reduction node */
+  void *out_data;
+  size_t out_isz;
+} red_info;
+
+typedef struct partial_arg {
+  ewise_arg e;            /* program, region, sink template */
+  const red_info *ri;
+  int64_t block_elems;
+  void **slot;            /* where the accumulators go */
+  bool finalize;
+  int64_t out_lo[FLOE_MAX_DIMS], out_hi[FLOE_MAX_DIMS]; /* block in the output */
+} partial_arg;
+
+typedef struct combine_arg {
+  const red_info *ri;
+  int64_t block_elems;
+  void ***children; /* slots, in order */
+  int nchildren;
+  void **slot;
+  bool finalize;
+  int64_t out_lo[FLOE_MAX_DIMS], out_hi[FLOE_MAX_DIMS];
+} combine_arg;
+
+static floe_status ewise_task(void *arg) {
+  ewise_arg *a = arg;
+  void *scratch = malloc(a->p->scratch);
+  FLOE_RETURN_ERROR_IF(scratch == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
+  floe__vm_run(&a->p->vm, a->lo, a->hi, &a->sink, scratch);
+  free(scratch);
+  return FLOE_OK;
+}
+
+/* Writes finalised accumulators into their block of the output. */
+static floe_status finalize_block(const red_info *ri, const void *acc, int64_t elems,
+                                  const int64_t *lo, const int64_t *hi) {
+  const floe__node *o = ri->out;
+  void *tmp = malloc((size_t)(elems > 0 ? elems : 1) * ri->out_isz);
+  FLOE_RETURN_ERROR_IF(tmp == NULL, FLOE_ERR_NOMEM, "out of memory finalising a reduction");
+  ri->red->finalize(acc, tmp, elems, ri->ddof);
+  /* copy the block, C order, into the output */
+  int64_t cs[FLOE_MAX_DIMS], c = 1;
+  for (int d = o->ndim - 1; d >= 0; d--) {
+    cs[d] = c;
+    c *= o->shape[d];
+  }
+  int64_t row = o->ndim > 0 ? hi[o->ndim - 1] - lo[o->ndim - 1] : 1;
+  int64_t pos[FLOE_MAX_DIMS];
+  memcpy(pos, lo, sizeof(int64_t) * (size_t)o->ndim);
+  for (int64_t done = 0; done < elems; done += row) {
+    int64_t off = 0;
+    for (int d = 0; d < o->ndim; d++) {
+      off += pos[d] * cs[d];
+    }
+    memcpy((unsigned char *)ri->out_data + (size_t)off * ri->out_isz,
+           (unsigned char *)tmp + (size_t)done * ri->out_isz, (size_t)row * ri->out_isz);
+    for (int d = o->ndim - 2; d >= 0; d--) {
+      if (++pos[d] < hi[d]) {
+        break;
+      }
+      pos[d] = lo[d];
+    }
+  }
+  free(tmp);
+  return FLOE_OK;
+}
+
+static floe_status partial_task(void *arg) {
+  partial_arg *a = arg;
+  const red_info *ri = a->ri;
+  void *acc = malloc((size_t)(a->block_elems > 0 ? a->block_elems : 1) * ri->acc_size);
+  FLOE_RETURN_ERROR_IF(acc == NULL, FLOE_ERR_NOMEM, "out of memory for a reduction's partials");
+  ri->red->init(acc, a->block_elems);
+  if (a->e.p != NULL) {
+    floe__vm_sink sink = a->e.sink;
+    sink.acc = acc;
+    void *scratch = malloc(a->e.p->scratch);
+    if (scratch == NULL) {
+      free(acc);
+      return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
+    }
+    floe__vm_run(&a->e.p->vm, a->e.lo, a->e.hi, &sink, scratch);
+    free(scratch);
+  }
+  if (a->finalize) {
+    floe_status st = finalize_block(ri, acc, a->block_elems, a->out_lo, a->out_hi);
+    free(acc);
+    return st;
+  }
+  *a->slot = acc;
+  return FLOE_OK;
+}
+
+static floe_status combine_task(void *arg) {
+  combine_arg *a = arg;
+  void *acc = *a->children[0];
+  for (int i = 1; i < a->nchildren; i++) {
+    a->ri->red->merge(acc, *a->children[i], a->block_elems);
+    free(*a->children[i]);
+    *a->children[i] = NULL;
+  }
+  *a->children[0] = NULL;
+  if (a->finalize) {
+    floe_status st = finalize_block(a->ri, acc, a->block_elems, a->out_lo, a->out_hi);
+    free(acc);
+    return st;
+  }
+  *a->slot = acc;
+  return FLOE_OK;
+}
+
+/* ------------------------------------------------------ building the tasks */
+
+static floe_task *new_task(floe__lower *L, floe_task_fn fn, void *arg, const char *name) {
+  floe_task *t = floe_task_add(L->g, fn, arg);
+  if (t != NULL && L->ctx->cfg.profile_path != NULL) {
+    floe_task_name(t, name);
+  }
+  return t;
+}
+
+static void **new_slot(floe__lower *L) {
+  void **slot = floe__lower_alloc(L, sizeof *slot);
+  if (slot == NULL) {
+    return NULL;
+  }
+  *slot = NULL;
+  if (L->nslots == L->capslots) {
+    int64_t c = L->capslots ? L->capslots * 2 : 64;
+    void ***s = realloc(L->slots, (size_t)c * sizeof *s);
+    if (s == NULL) {
+      return NULL;
+    }
+    L->slots = s;
+    L->capslots = c;
+  }
+  L->slots[L->nslots++] = slot;
+  return slot;
+}
+
+/* Makes t depend on the tasks that write the blocks of materialised inputs
+ * that region [lo, hi) of program p reads; counts the bytes it reads. */
+static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const int64_t *lo,
+                             const int64_t *hi) {
+  const int nd = p->vm.ndim;
+  for (int l = 0; l < p->vm.nleaves; l++) {
+    int li = p->leaf_lnode[l];
+    if (li < 0) {
+      continue;
+    }
+    const lnode *m = &L->ln[li];
+    const floe__node *mn = m->n;
+    int64_t mlo[FLOE_MAX_DIMS], mhi[FLOE_MAX_DIMS], elems = 1;
+    for (int k = 0; k < mn->ndim; k++) {
+      int d = k + (nd - mn->ndim);
+      bool bcast = mn->shape[k] == 1 && p->vm.shape[d] != 1;
+      mlo[k] = bcast ? 0 : lo[d];
+      mhi[k] = bcast ? 1 : hi[d];
+      elems *= mhi[k] - mlo[k];
+    }
+    L->bytes_read += (uint64_t)elems * floe_dtype_size(mn->dtype);
+    if (m->done == NULL || elems == 0) {
+      continue;
+    }
+    grid g = grid_of(mn);
+    int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], c[FLOE_MAX_DIMS];
+    for (int k = 0; k < mn->ndim; k++) {
+      blo[k] = mlo[k] / mn->chunk[k];
+      bhi[k] = (mhi[k] - 1) / mn->chunk[k] + 1;
+      c[k] = blo[k];
+    }
+    for (;;) {
+      int64_t flat = 0;
+      for (int k = 0; k < mn->ndim; k++) {
+        flat = flat * g.n[k] + c[k];
+      }
+      floe_task_depends(t, m->done[flat]);
+      int k = mn->ndim - 1;
+      for (; k >= 0; k--) {
+        if (++c[k] < bhi[k]) {
+          break;
+        }
+        c[k] = blo[k];
+      }
+      if (k < 0) {
+        break;
+      }
+    }
+  }
+}
+
+static floe_status program_for(floe__lower *L, int root, int sink, prog **out) {
+  FLOE_FORWARD_IF_ERROR(floe__fuse(L, root, out));
+  (*out)->sink = sink;
+  if (L->nprogs == L->capprogs) {
+    int c = L->capprogs ? L->capprogs * 2 : 8;
+    prog **p = realloc(L->progs, (size_t)c * sizeof *p);
+    FLOE_RETURN_ERROR_IF(p == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    L->progs = p;
+    L->capprogs = c;
+  }
+  L->progs[L->nprogs++] = *out;
+  if ((*out)->scratch > L->max_scratch) {
+    L->max_scratch = (*out)->scratch;
+  }
+  return FLOE_OK;
+}
+
+static floe_status build_reduction(floe__lower *L, int li) {
+  lnode *x = &L->ln[li];
+  const floe__node *r = x->n;
+  const lnode *e = &L->ln[x->in[0]];
+  const floe__node *en = e->n;
+  const uint32_t mask = r->p.reduce.axes;
+  const floe_reduce_op op = r->p.reduce.op;
+  red_info *ri = floe__lower_alloc(L, sizeof *ri);
+  FLOE_RETURN_ERROR_IF(ri == NULL, FLOE_ERR_NOMEM, "out of memory planning a reduction");
+  ri->red = floe__reducer_get(op, en->dtype);
+  ri->acc_size = floe__reduce_acc_size(op, en->dtype);
+  ri->ddof = r->p.reduce.ddof;
+  ri->out = r;
+  ri->out_data = x->data;
+  ri->out_isz = floe_dtype_size(r->dtype);
+  FLOE_RETURN_ERROR_IF(ri->red == NULL, FLOE_ERR_DTYPE, "no reduction kernel for %s",
+                       floe_dtype_name(en->dtype));
+
+  prog *p = NULL;
+  if (floe__node_size(en) > 0) {
+    FLOE_FORWARD_IF_ERROR(program_for(L, x->in[0], li, &p));
+  }
+  grid eg = grid_of(en), rg = grid_of(r);
+  x->nblocks = rg.total;
+  x->done = floe__lower_alloc(L, (size_t)(rg.total > 0 ? rg.total : 1) * sizeof *x->done);
+  FLOE_RETURN_ERROR_IF(x->done == NULL, FLOE_ERR_NOMEM, "out of memory planning a reduction");
+
+  int nd = en->ndim;
+  int64_t kept_n[FLOE_MAX_DIMS], red_n[FLOE_MAX_DIMS];
+  int kept_ax[FLOE_MAX_DIMS], red_ax[FLOE_MAX_DIMS], nk = 0, nr = 0;
+  int64_t nred = 1;
+  for (int d = 0; d < nd; d++) {
+    if (mask & (1u << d)) {
+      red_ax[nr] = d;
+      red_n[nr++] = eg.n[d];
+      nred *= eg.n[d];
+    } else {
+      kept_ax[nk] = d;
+      kept_n[nk++] = eg.n[d];
+    }
+  }
+  const bool flat_index = nr == nd;
+  const int fanin = L->ctx->cfg.reduce_fanin;
+  const char *name = "reduce";
+
+  int64_t kc[FLOE_MAX_DIMS] = {0};
+  for (int64_t blk = 0; blk < rg.total; blk++) {
+    /* this output block: kept chunk coords kc */
+    int64_t coord[FLOE_MAX_DIMS] = {0}, lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+    for (int i = 0; i < nk; i++) {
+      coord[kept_ax[i]] = kc[i];
+    }
+    chunk_region(en, coord, lo, hi);
+    int64_t block_elems = 1, acc_stride[FLOE_MAX_DIMS] = {0}, bias = 0;
+    for (int i = nk - 1; i >= 0; i--) {
+      int d = kept_ax[i];
+      acc_stride[d] = block_elems;
+      block_elems *= hi[d] - lo[d];
+    }
+    int64_t out_lo[FLOE_MAX_DIMS] = {0}, out_hi[FLOE_MAX_DIMS] = {0};
+    for (int d = 0, o = 0; d < nd; d++) {
+      if (!(mask & (1u << d))) {
+        out_lo[o] = lo[d];
+        out_hi[o++] = hi[d];
+      } else if (r->p.reduce.keepdims) {
+        out_lo[o] = 0;
+        out_hi[o++] = 1;
+      }
+    }
+    size_t acc_bytes = (size_t)block_elems * ri->acc_size;
+    if (acc_bytes > L->max_acc_block) {
+      L->max_acc_block = acc_bytes;
+    }
+    /* level 0: one partial per reduced chunk, in C order */
+    int64_t nleaf = nred > 0 ? nred : 1;
+    void ***level = malloc((size_t)nleaf * sizeof *level);
+    floe_task **tasks = malloc((size_t)nleaf * sizeof *tasks);
+    if (level == NULL || tasks == NULL) {
+      free(level);
+      free(tasks);
+      return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+    }
+    int64_t rc[FLOE_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < nleaf; i++) {
+      partial_arg *a = floe__lower_alloc(L, sizeof *a);
+      void **slot = new_slot(L);
+      if (a == NULL || slot == NULL) {
+        free(level);
+        free(tasks);
+        return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+      }
+      memset(a, 0, sizeof *a);
+      a->ri = ri;
+      a->block_elems = block_elems;
+      a->slot = slot;
+      a->finalize = nleaf == 1;
+      memcpy(a->out_lo, out_lo, sizeof out_lo);
+      memcpy(a->out_hi, out_hi, sizeof out_hi);
+      for (int j = 0; j < nr; j++) {
+        coord[red_ax[j]] = rc[j];
+      }
+      if (nred > 0 && p != NULL) {
+        a->e.L = L;
+        a->e.p = p;
+        chunk_region(en, coord, a->e.lo, a->e.hi);
+        floe__vm_sink *s = &a->e.sink;
+        s->kind = FLOE__SINK_REDUCE;
+        s->red = ri->red;
+        s->acc_size = ri->acc_size;
+        memcpy(s->acc_stride, acc_stride, sizeof acc_stride);
+        bias = 0;
+        for (int d = 0; d < nd; d++) {
+          bias += a->e.lo[d] * acc_stride[d];
+        }
+        s->acc_bias = bias;
+        if (op == FLOE_ARGMIN || op == FLOE_ARGMAX) {
+          if (flat_index) {
+            int64_t c = 1;
+            for (int d = nd - 1; d >= 0; d--) {
+              s->index_stride[d] = c;
+              c *= en->shape[d];
+            }
+          } else {
+            s->index_stride[red_ax[0]] = 1;
+          }
+        }
+      }
+      floe_task *t = new_task(L, partial_task, a, name);
+      if (t != NULL && a->e.p != NULL) {
+        depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+      }
+      level[i] = slot;
+      tasks[i] = t;
+      next_coord(nr, red_n, rc);
+    }
+    /* the tree: groups of `fanin` consecutive partials */
+    int64_t count = nleaf;
+    while (count > 1) {
+      int64_t groups = (count + fanin - 1) / fanin;
+      for (int64_t gi = 0; gi < groups; gi++) {
+        int64_t first = gi * fanin;
+        int nch = (int)(count - first < fanin ? count - first : fanin);
+        combine_arg *a = floe__lower_alloc(L, sizeof *a);
+        void ***children = floe__lower_alloc(L, (size_t)nch * sizeof *children);
+        void **slot = new_slot(L);
+        if (a == NULL || children == NULL || slot == NULL) {
+          free(level);
+          free(tasks);
+          return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+        }
+        memset(a, 0, sizeof *a);
+        a->ri = ri;
+        a->block_elems = block_elems;
+        a->children = children;
+        a->nchildren = nch;
+        a->slot = slot;
+        a->finalize = groups == 1;
+        memcpy(a->out_lo, out_lo, sizeof out_lo);
+        memcpy(a->out_hi, out_hi, sizeof out_hi);
+        floe_task *t = new_task(L, combine_task, a, "combine");
+        for (int c = 0; c < nch; c++) {
+          children[c] = level[first + c];
+          floe_task_depends(t, tasks[first + c]);
+        }
+        level[gi] = slot;
+        tasks[gi] = t;
+      }
+      count = groups;
+    }
+    /* the block's index in r's chunk grid: kept coords, 0 on kept-dim axes */
+    x->done[blk] = tasks[0];
+    free(level);
+    free(tasks);
+    next_coord(nk, kept_n, kc);
+  }
+  return FLOE_OK;
+}
+
+static floe_status build_store(floe__lower *L, int li, void *dst) {
+  const floe__node *n = L->ln[li].n;
+  prog *p;
+  FLOE_FORWARD_IF_ERROR(program_for(L, li, li, &p));
+  grid g = grid_of(n);
+  int64_t cs[FLOE_MAX_DIMS], c = 1;
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    cs[d] = c;
+    c *= n->shape[d];
+  }
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < g.total; i++) {
+    ewise_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->p = p;
+    a->sink.kind = FLOE__SINK_STORE;
+    a->sink.dst = dst;
+    memcpy(a->sink.dst_stride, cs, sizeof(int64_t) * (size_t)n->ndim);
+    chunk_region(n, coord, a->lo, a->hi);
+    floe_task *t = new_task(L, ewise_task, a, "elementwise");
+    if (t != NULL) {
+      depend_on_inputs(L, t, p, a->lo, a->hi);
+    }
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
+floe_status floe__lower_build(floe__lower *L) {
+  L->g = floe_taskgraph_new(L->ctx);
+  FLOE_RETURN_ERROR_IF(L->g == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  L->dry = true;
+  for (int t = 0; t < L->ntargets; t++) {
+    L->dry = L->dry && L->targets[t].dst == NULL;
+  }
+  /* a reduction that is an output writes straight into the caller's memory */
+  bool *direct = calloc((size_t)L->ntargets + 1, sizeof *direct);
+  FLOE_RETURN_ERROR_IF(direct == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  for (int t = 0; t < L->ntargets; t++) {
+    lnode *x = &L->ln[L->targets[t].ln];
+    L->bytes_written += (uint64_t)floe__node_size(x->n) * floe_dtype_size(x->n->dtype);
+    if (x->n->kind == FLOE__NODE_REDUCE && !x->bound) {
+      x->data = L->targets[t].dst;
+      x->bound = true;
+      direct[t] = true;
+    }
+  }
+  floe_status st = FLOE_OK;
+  for (int i = 0; i < L->nln && st == FLOE_OK; i++) {
+    lnode *x = &L->ln[i];
+    if (x->n->kind != FLOE__NODE_REDUCE) {
+      continue;
+    }
+    if (!x->bound) {
+      size_t bytes = (size_t)floe__node_size(x->n) * floe_dtype_size(x->n->dtype);
+      L->owned_bytes += bytes;
+      if (!L->dry) {
+        x->data = malloc(bytes > 0 ? bytes : 1);
+        x->owned = true;
+        if (x->data == NULL) {
+          st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a reduction's result (%zu bytes)",
+                          bytes);
+          break;
+        }
+      }
+    }
+    x->computed = true;
+    st = build_reduction(L, i);
+  }
+  for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
+    if (!direct[t]) {
+      st = build_store(L, L->targets[t].ln, L->targets[t].dst);
+    }
+  }
+  free(direct);
+  return st;
+}
+
+floe_status floe__lower_run(floe__lower *L) { return floe_taskgraph_run(L->g); }
+
+void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
+  memset(info, 0, sizeof *info);
+  info->tasks = floe_taskgraph_size(L->g);
+  info->bytes_read = L->bytes_read;
+  info->bytes_written = L->bytes_written;
+  info->fused_programs = (uint64_t)L->nprogs;
+  uint64_t workers = (uint64_t)L->ctx->cfg.threads;
+  uint64_t busy = info->tasks < workers ? info->tasks : workers;
+  /* intermediates, plus per busy worker its registers and the partials of
+     one tree level in flight */
+  info->peak_memory = L->owned_bytes +
+                      busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) *
+                                                   L->max_acc_block);
+}

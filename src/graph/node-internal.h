@@ -1,0 +1,123 @@
+/* Graph nodes: the immutable values behind array handles.
+ *
+ * A node knows its kind, dtype, shape, regular chunk grid and inputs; it is
+ * reference counted (handles and consumer nodes hold references) and also
+ * listed in its context so that floe_close frees whatever is left.  A node in
+ * the error state carries the status and message of the operation that
+ * failed; operations on it return it again (sticky errors). */
+#ifndef FLOE_GRAPH_NODE_INTERNAL_H
+#define FLOE_GRAPH_NODE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/context-internal.h"
+#include "core/dtype-internal.h"
+#include "core/error-internal.h"
+
+typedef enum floe__node_kind {
+  FLOE__NODE_ERROR,
+  /* sources: random access, computed inside fused programs or read directly */
+  FLOE__NODE_BUFFER,   /* caller memory, C order */
+  FLOE__NODE_STORED,   /* a persisted result owned by the node */
+  FLOE__NODE_FULL,     /* every element one value */
+  FLOE__NODE_ARANGE,   /* start + i * step */
+  FLOE__NODE_RANDOM,   /* counter-based random numbers */
+  /* elementwise: fused */
+  FLOE__NODE_UNARY,
+  FLOE__NODE_BINARY,
+  FLOE__NODE_WHERE,
+  FLOE__NODE_CAST,
+  /* materialised */
+  FLOE__NODE_REDUCE,
+} floe__node_kind;
+
+typedef enum floe__random_kind { FLOE__RANDOM_UNIFORM, FLOE__RANDOM_NORMAL } floe__random_kind;
+
+typedef struct floe__node floe__node;
+
+struct floe__node {
+  atomic_int refs;
+  floe__node_kind kind;
+  floe_dtype dtype;
+  floe__weak weak; /* a Python-like scalar (0-d FULL and ops on them) */
+  int ndim;
+  int64_t shape[FLOE_MAX_DIMS];
+  int64_t chunk[FLOE_MAX_DIMS]; /* regular chunk length per axis (>= 1) */
+  int nin;
+  floe__node *in[3];
+  union {
+    struct {
+      const void *data;
+    } buffer;
+    struct {
+      void *data; /* owned */
+    } stored;
+    struct {
+      double value;
+      int64_t ivalue; /* exact value of an integer fill */
+    } full;
+    struct {
+      double start, step;
+      double stop;   /* linspace: the exact last value */
+      bool pin_last; /* linspace: element shape[0]-1 is `stop` */
+    } arange;
+    struct {
+      floe__random_kind kind;
+      uint64_t seed;
+      double a, b;
+    } random;
+    struct {
+      floe_unary_op op;
+      floe_dtype compute; /* operands are cast to this first */
+    } unary;
+    struct {
+      floe_binary_op op;
+      floe_dtype compute;
+    } binary;
+    struct {
+      floe_reduce_op op;
+      uint32_t axes; /* bit d: input axis d is reduced */
+      bool keepdims;
+      int ddof;
+    } reduce;
+  } p;
+  floe_status status; /* FLOE__NODE_ERROR */
+  char *msg;
+  uint64_t hash; /* structural: equal hashes are checked field by field */
+  floe_ctx *ctx;
+  floe__node *ctx_prev, *ctx_next;
+};
+
+/* A new node with one reference, linked into ctx, inputs referenced, the
+ * hash computed; NULL when out of memory (message set).  `proto` supplies
+ * every field but refs, links, hash, ctx. */
+floe__node *floe__node_new(floe_ctx *ctx, const floe__node *proto);
+
+/* An error node; NULL only when out of memory. */
+floe__node *floe__node_error(floe_ctx *ctx, floe_status status, const char *msg);
+
+void floe__node_ref(floe__node *n);
+/* Drops a reference; frees the node, and inputs whose count drops to zero. */
+void floe__node_unref(floe__node *n);
+
+/* Frees every node of a context (floe_close). */
+void floe__nodes_release_all(floe_ctx *ctx);
+
+int64_t floe__node_size(const floe__node *n);
+
+/* Structural equality (same kind, dtype, shape, chunks, params, inputs). */
+bool floe__node_same(const floe__node *a, const floe__node *b);
+
+static inline bool floe__node_is_elementwise(const floe__node *n) {
+  return n->kind >= FLOE__NODE_FULL && n->kind <= FLOE__NODE_CAST;
+}
+static inline bool floe__node_is_memory(const floe__node *n) {
+  return n->kind == FLOE__NODE_BUFFER || n->kind == FLOE__NODE_STORED;
+}
+
+/* "(20000, 10000)" into buf. */
+const char *floe__shape_str(int ndim, const int64_t *shape, char *buf, size_t cap);
+
+#endif
