@@ -70,8 +70,11 @@ static void flush(floe__worker *w) {
   floe__run *run = w->cur_run;
   uint64_t n = w->done_local;
   w->done_local = 0;
+  /* read total first: once our count is added another worker may complete
+     the run, and its waiter may free or rerun the graph */
+  const uint64_t total = run->total;
   uint64_t before = atomic_fetch_add_explicit(&run->done, n, memory_order_acq_rel);
-  if (before + n == run->total) {
+  if (before + n == total) {
     run_complete(run);
   }
 }
