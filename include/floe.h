@@ -658,21 +658,26 @@ typedef struct floe_eval_var {
  *  is an array like any other (nothing is computed here).
  *
  *  Syntax: numbers (`2`, `2.5`, `1e-3`; integers are weak ints, others weak
- *  floats, as Python scalars in NumPy 2), `True`/`False`, names of `vars`,
- *  parentheses, tuples (for axis=(0, 1)), `+ - * / // % **`, unary `-`, `+`
- *  and `~` (logical not on bools), comparisons `== != < <= > >=`, `&`, `|`,
- *  `^` (logical and/or/xor on bools), with Python's precedence; calls of
- *  every elementwise function by its NumPy name (`sqrt(x)`, `arctan2(y, x)`,
- *  `where(c, a, b)`, `clip(x, 0, 1)`, `astype(x, float32)` — dtype names
- *  `bool uint8 int32 int64 float32 float64`), and of reductions with
- *  `axis=` (an int or a tuple) and `keepdims=`, `ddof=` for var/std
- *  (`mean(x, axis=0)`, `std(x, axis=(0, 1), ddof=1)`).
+ *  floats, as Python scalars in NumPy 2), `True`/`False`, `pi`, `e`, `inf`,
+ *  `nan`, names of `vars`, parentheses, tuples (for axis=(0, 1)),
+ *  `+ - * / // % **`, unary `-`, `+` and `~` (logical not on bools),
+ *  comparisons `== != < <= > >=` (not chained), `&`, `|`, `^` (logical
+ *  and/or/xor on bools).  Precedence is Python's except that `& ^ |` bind
+ *  looser than comparisons, as in pandas.eval, so `x > 0 & y < 1` means
+ *  `(x > 0) & (y < 1)`; `**` is right-associative and binds tighter than a
+ *  unary minus on its left (-2**2 == -4).  Calls of every elementwise
+ *  function by its NumPy name (`sqrt(x)`, `arctan2(y, x)`, `where(c, a, b)`,
+ *  `clip(x, 0, 1)`, `astype(x, float32)` — dtype names `bool uint8 int32
+ *  int64 float32 float64`), and of reductions with `axis=` (an int, a tuple
+ *  or None) and `keepdims=`, `ddof=` for var/std (`mean(x, axis=0)`,
+ *  `std(x, axis=(0, 1), ddof=1)`).
  *
  *  A syntax error or an unknown name gives an error array
- *  (FLOE_ERR_INVALID) whose message shows the position with a caret:
+ *  (FLOE_ERR_INVALID; FLOE_ERR_DTYPE for `& | ^ ~` on non-bools) whose
+ *  message shows the position (columns from 0) with a caret:
  *      floe_eval: unknown name 'z' at column 7
  *        sqrt(x+z)
- *              ^
+ *               ^
  *  `vars` may be NULL when n is 0; arrays are borrowed.  Thread-safe.  NULL
  *  only for a NULL context or expression. */
 FLOE_API floe_array *floe_eval(floe_ctx *ctx, const char *expr, const floe_eval_var *vars,

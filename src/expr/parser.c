@@ -62,7 +62,10 @@ static const char *more(size_t len) {
   return len > 40 ? "..." : "";
 }
 
-static bool is_word_op(const parser *p, const floe__token *t);
+/* Python's word operators, which floe writes as & | ~. */
+static bool is_word_op(const parser *p, const floe__token *t) {
+  return tok_is(p, t, "and") || tok_is(p, t, "or") || tok_is(p, t, "not");
+}
 
 static bool fail_found(parser *p, const char *expected) {
   char what[96];
@@ -73,11 +76,6 @@ static bool fail_found(parser *p, const char *expected) {
   }
   return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos, "expected %s, found %s", expected,
                          floe__tok_describe(p->src, p->t, what, sizeof what));
-}
-
-/* Python's word operators, which floe writes as & | ~. */
-static bool is_word_op(const parser *p, const floe__token *t) {
-  return tok_is(p, t, "and") || tok_is(p, t, "or") || tok_is(p, t, "not");
 }
 
 static int stack_effect(const floe__instr *in) {
