@@ -15,6 +15,7 @@
  * sets `cancelled`; the tasks after it are still walked through, so counts
  * and dependency state stay exact and the graph can be run again, but their
  * functions are never called. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,9 +387,14 @@ floe_status floe__sched_run(floe__sched *s, floe__run *run) {
       floe__futex_wait(&run->finished, 0, next_report - now);
     }
   }
-  /* the completing worker may still be inside futex_wake */
-  while (atomic_load_explicit(&run->finished, memory_order_acquire) != 2) {
-    floe__cpu_relax();
+  /* the completing worker may still be inside futex_wake; if it was
+     preempted there, yield to it rather than spin out a time slice */
+  for (int spins = 0; atomic_load_explicit(&run->finished, memory_order_acquire) != 2; spins++) {
+    if (spins < 64) {
+      floe__cpu_relax();
+    } else {
+      sched_yield();
+    }
   }
   floe_status st = (floe_status)atomic_load_explicit(&run->status, memory_order_acquire);
   if (st == FLOE_OK && cfg->progress != NULL && (self == NULL || self->s != s)) {
