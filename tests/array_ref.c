@@ -1019,7 +1019,13 @@ ref_arr *ref_unary(floe_unary_op op, const ref_arr *a, floe_status *st) {
            op == FLOE_SIGN;
   const ref_arr *in[1] = {a};
   *st = FLOE_OK;
-  return apply(&o, in, REF_STRONG);
+  /* like Python's -x, negation keeps a scalar weak (and its value) */
+  bool keep = op == FLOE_NEGATIVE && a->weak != REF_STRONG;
+  ref_arr *r = apply(&o, in, keep ? a->weak : REF_STRONG);
+  if (keep) {
+    r->weak_iv = (int64_t)(0 - (uint64_t)a->weak_iv);
+  }
+  return r;
 }
 
 ref_arr *ref_binary(floe_binary_op op, const ref_arr *a, const ref_arr *b, floe_status *st) {

@@ -4,8 +4,9 @@
  * chunkings, and the handle rules (release, scopes, sticky errors, NULL
  * arguments, buffers, contexts, threads).
  *
- * Tests marked "BUG:" fail on purpose: each one pins a library defect that
- * is described next to it. */
+ * Tests marked "BUG:" fail on purpose: each pins a library defect described
+ * next to it.  Tests marked "Regression:" pin defects these tests found that
+ * have been fixed since (commit de52bb0); the note says what was wrong. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <float.h>
@@ -370,7 +371,7 @@ static const binary_fn BINARY_FN[] = {
 
 /* Every unary op on every dtype, on edge values in ragged chunks, through
  * the named wrapper and through floe_unary. */
-Test(elementwise, unary_every_op_and_dtype, .timeout = 120) {
+Test(elementwise, unary_every_op_and_dtype) {
   floe_ctx *ctx = open_ctx(2);
   rv vals[64];
   int64_t compared = 0;
@@ -413,7 +414,7 @@ Test(elementwise, unary_every_op_and_dtype, .timeout = 120) {
 
 /* Every binary op on every pair of dtypes: a (n, 1) column against a
  * (1, m) row, so that the broadcast result holds every pair of values. */
-Test(elementwise, binary_every_op_and_dtype_pair, .timeout = 240) {
+Test(elementwise, binary_every_op_and_dtype_pair) {
   floe_ctx *ctx = open_ctx(2);
   rv va[64], vb[64];
   int64_t compared = 0;
@@ -679,19 +680,15 @@ Test(elementwise, scalar_operands) {
   floe_close(ctx);
 }
 
-/* BUG: a widening conversion inside a fused program runs in place and
- * overwrites its own input.  src/graph/fuse.c, allocate() (lines ~240-256):
- * the registers of sources whose last use is instruction k are freed before
- * k's destination register is chosen, so the destination is often a source's
- * register.  The kernels allow out == in for equal element sizes only: a
- * CAST from a 1- or 4-byte dtype to an 8-byte one (or a WHERE whose bool
- * condition register is reused for an 8-byte result) writes o[0] over the
- * bytes of x[1..7] before reading them.  Values loaded by aliasing caller
- * memory are safe; computed values and broadcast or strided loads are not.
- * floe_graph_dot shows it as "r0 = cast float64 r0".
- * Repro: x = int32 [1, 2, 3, 4, 5, 6];
- *   floe_add(floe_multiply(x, x), floe_zeros(ctx, FLOE_FLOAT64, (6,), AUTO))
- *   gives 1 4 9 16 0 1.07597e+09 instead of 1 4 9 16 25 36. */
+/* Regression: a widening conversion inside a fused program ran in place and
+ * overwrote its own input.  src/graph/fuse.c, allocate(): the registers of
+ * sources whose last use is instruction k were freed before k's destination
+ * register was chosen, so the destination was often a source's register.  The kernels allow out ==
+ * in for equal element sizes only: a CAST from a 1- or 4-byte dtype to an 8-byte one (or a WHERE
+ * whose bool condition register is reused for an 8-byte result) writes o[0] over the bytes of
+ * x[1..7] before reading them.  Values loaded by aliasing caller memory were safe; computed values
+ * and broadcast or strided loads were not (floe_graph_dot showed "r0 = cast float64 r0").  With x =
+ * int32 [1..6], x*x + zeros(float64) gave 1 4 9 16 0 1.07597e+09. */
 Test(elementwise, widening_conversions_of_computed_values) {
   floe_ctx *ctx = open_ctx(1);
   int32_t v[6] = {1, 2, 3, 4, 5, 6};
@@ -951,14 +948,12 @@ Test(broadcasting, mismatches_name_the_op_and_both_shapes) {
   floe_close(ctx);
 }
 
-/* BUG: floe_where's broadcast error names the condition's shape and the
- * third argument's, not the two shapes that conflict.  src/array/ops.c,
- * broadcast() (the message of the mismatch, lines 82-88) always prints in[0]
- * and in[i]; when in[0] (the condition) has length 1 on the axis, the
- * length it is checked against came from another input (here `a`, (3,)).
- * Repro: floe_where(ones(bool, (1,)), zeros((3,)), zeros((4,))) -> message
- * "floe_where: shapes (1,) and (4,) do not broadcast (axis 0: 3 against 4)",
- * which never mentions (3,). */
+/* Regression: floe_where's broadcast error named the condition's shape and
+ * the third argument's, not the two shapes that conflict: src/array/ops.c,
+ * broadcast(), printed in[0] and in[i] although the length in[i] clashed
+ * with could come from another input.  where(ones(bool, (1,)), zeros((3,)),
+ * zeros((4,))) said "shapes (1,) and (4,) do not broadcast (axis 0: 3
+ * against 4)", never mentioning (3,). */
 Test(broadcasting, where_mismatch_names_the_conflicting_shapes) {
   floe_ctx *ctx = open_ctx(1);
   floe_array *c = floe_ones(ctx, FLOE_BOOL, FLOE_SHAPE(1), FLOE_AUTO);
@@ -1040,7 +1035,7 @@ static void chunking_case(floe_ctx *ctx, int64_t rows, int64_t cols, const floe_
   free(vy);
 }
 
-Test(chunking, results_do_not_depend_on_chunks, .timeout = 120) {
+Test(chunking, results_do_not_depend_on_chunks) {
   floe_ctx *ctx = open_ctx(2);
   const floe_shape small[] = {FLOE_AUTO,          FLOE_SHAPE(1, 1),  FLOE_SHAPE(2, 5),
                               FLOE_SHAPE(-1, 1),  FLOE_SHAPE(7, -1), FLOE_SHAPE(3, 4),
@@ -1175,16 +1170,12 @@ Test(creation, zeros_ones_full_every_dtype) {
   floe_close(ctx);
 }
 
-/* BUG: a constant (floe_full, floe_ones, ...) read in another dtype than its
- * own is filled from the double the user passed, not from the value the
- * array holds.  src/graph/fuse.c, value_of(), the FLOE__NODE_FULL branch
- * (lines 174-181): it emits FILL with .value = n->p.full.value and .ivalue =
- * n->p.full.ivalue, i.e. the unconverted argument, so full(int32, 3.7) reads
- * as 3.7 in float64 (it holds 3), full(bool, 0.5) as 0.5 (it holds true),
- * full(float32, 0.1) as the double 0.1 (it holds 0.1f).  The same happens
- * whenever promotion casts such a constant (x_f64 + full(int32, 3.7)).
- * Repro: floe_compute(floe_astype(floe_full(ctx, FLOE_INT32, (4,), AUTO,
- * 3.7), FLOE_FLOAT64)) gives 3.7; floe_sum of it gives 14.8, not 12. */
+/* Regression: a constant (floe_full, floe_ones, ...) read in another dtype
+ * than its own was filled from the double the user passed, not from the
+ * value the array holds: src/graph/fuse.c, value_of(), FLOE__NODE_FULL
+ * branch, emitted FILL from the unconverted p.full.value.  full(int32, 3.7)
+ * read as 3.7 in float64, full(bool, 0.5) as 0.5, full(float32, 0.1) as the
+ * double 0.1, also when promotion cast them (x_f64 + full(int32, 3.7)). */
 Test(creation, full_constants_convert_their_stored_value) {
   floe_ctx *ctx = open_ctx(1);
   floe_array *i = floe_full(ctx, FLOE_INT32, FLOE_SHAPE(4), FLOE_AUTO, 3.7);
@@ -1206,10 +1197,9 @@ Test(creation, full_constants_convert_their_stored_value) {
   floe_close(ctx);
 }
 
-/* BUG: floe_scalar(x) cast to an integer dtype reads as 0.  floe_scalar
- * (src/array/create.c, lines 219-223) never sets p.full.ivalue, and fuse.c's
- * value_of fills integer registers from ivalue, so astype(scalar(2.7),
- * int32) computes 0 instead of 2 (and scalar(-5.0) as 0 instead of -5). */
+/* Regression: floe_scalar(x) cast to an integer dtype read as 0: floe_scalar
+ * (src/array/create.c) never set p.full.ivalue, from which fuse.c's value_of
+ * fills integer registers, so astype(scalar(2.7), int32) computed 0. */
 Test(creation, float_scalar_cast_to_integer) {
   floe_ctx *ctx = open_ctx(1);
   int32_t i[1];
@@ -1222,13 +1212,11 @@ Test(creation, float_scalar_cast_to_integer) {
   floe_close(ctx);
 }
 
-/* BUG: a negated Python-like integer escapes the range check of NEP 50.
- * src/array/ops.c keeps negative(scalar_int(1)) weak (floe_unary, "like
- * Python's -x"), but weak_value() (lines 101-103) returns 0 for every node that is
- * not FLOE__NODE_FULL, so floe__promote checks 0 instead of -1 against uint8:
- * u8 + negative(scalar_int(1)) is accepted as uint8 (and wraps) where
- * floe.h promises FLOE_ERR_DTYPE for an integer the dtype cannot hold, as
- * u8 + scalar_int(-1) correctly gives. */
+/* Regression: a negated Python-like integer escaped the range check of
+ * NEP 50: src/array/ops.c kept negative(scalar_int(1)) weak, but weak_value()
+ * returns 0 for any node that is not a constant, so u8 + negative(
+ * scalar_int(1)) was accepted as uint8 (and wrapped).  Negation of a
+ * constant is now folded into the constant. */
 Test(dtypes, negated_weak_integer_is_range_checked) {
   floe_ctx *ctx = open_ctx(1);
   floe_array *u8 = floe_full(ctx, FLOE_UINT8, FLOE_SHAPE(2), FLOE_AUTO, 3);
@@ -1237,6 +1225,35 @@ Test(dtypes, negated_weak_integer_is_range_checked) {
   cr_expect_eq(floe_array_status(z), FLOE_ERR_DTYPE, "uint8 + (-1) is accepted as %s (status %s)",
                ref_dtype_name(floe_array_dtype(z)), floe_status_name(floe_array_status(z)));
   check_done();
+  floe_close(ctx);
+}
+
+/* BUG: arithmetic between Python-like scalars loses NumPy 2's meaning.
+ * (a) A weak integer computed from weak integers is never range checked:
+ *     src/array/ops.c, weak_value() (lines 103-105) gives 0 for any node
+ *     that is not FLOE__NODE_FULL, so u8 + (scalar_int(200) + scalar_int(200))
+ *     is accepted as uint8 and wraps (3 + 400 -> 147), where NumPy 2 (and
+ *     floe.h: "an integer dtype that cannot hold the value is an error")
+ *     refuses 400 for uint8, as floe does for u8 + scalar_int(400).  The
+ *     fix for negation (folding -constant) does not reach other operations.
+ * (b) Python's 1 / 2 is a Python float, still weak; floe_binary
+ *     (src/array/ops.c:176) keeps a result weak only when its dtype equals
+ *     the promoted one, so scalar_int(1) / scalar_int(2) becomes a strong
+ *     float64 and f32 + (1 / 2) is float64 instead of float32. */
+Test(dtypes, arithmetic_of_weak_scalars_stays_python_like) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *u8 = floe_full(ctx, FLOE_UINT8, FLOE_SHAPE(2), FLOE_AUTO, 3);
+  cr_assert_eq(floe_array_status(floe_add(u8, floe_scalar_int(ctx, 400))), FLOE_ERR_DTYPE);
+  floe_array *s400 = floe_add(floe_scalar_int(ctx, 200), floe_scalar_int(ctx, 200));
+  floe_array *z = floe_add(u8, s400);
+  cr_expect_eq(floe_array_status(z), FLOE_ERR_DTYPE,
+               "uint8 + (200 + 200) is accepted as %s (status %s)",
+               ref_dtype_name(floe_array_dtype(z)), floe_status_name(floe_array_status(z)));
+  floe_array *f32 = floe_full(ctx, FLOE_FLOAT32, FLOE_SHAPE(2), FLOE_AUTO, 3);
+  floe_array *half = floe_divide(floe_scalar_int(ctx, 1), floe_scalar_int(ctx, 2));
+  cr_expect_eq(floe_array_dtype(floe_add(f32, half)), FLOE_FLOAT32,
+               "float32 + (1 / 2) is %s, NumPy 2 gives float32",
+               ref_dtype_name(floe_array_dtype(floe_add(f32, half))));
   floe_close(ctx);
 }
 
@@ -1408,7 +1425,7 @@ Test(creation, philox_known_answer) {
   cr_assert_eq(w[3], 0x9b00dbd8u);
 }
 
-Test(creation, random_uniform_matches_the_stream, .timeout = 120) {
+Test(creation, random_uniform_matches_the_stream) {
   floe_ctx *ctx = open_ctx(2);
   const int64_t n = 20011;
   const uint64_t seed = 0x123456789abcdefull;
@@ -1484,7 +1501,7 @@ Test(creation, random_normal_matches_box_muller) {
 }
 
 /* The same numbers whatever the chunking and the thread count. */
-Test(creation, random_is_chunking_and_thread_invariant, .timeout = 120) {
+Test(creation, random_is_chunking_and_thread_invariant) {
   const floe_shape chunkings[] = {FLOE_AUTO,         FLOE_SHAPE(1, 1),  FLOE_SHAPE(7, 3),
                                   FLOE_SHAPE(-1, 1), FLOE_SHAPE(1, -1), FLOE_SHAPE(13, 5)};
   const int threads[] = {1, 2, 8};
@@ -1964,7 +1981,7 @@ static void *compute_worker(void *arg) {
   return NULL;
 }
 
-Test(handles, several_user_threads_compute_at_once, .timeout = 120) {
+Test(handles, several_user_threads_compute_at_once) {
   floe_ctx *ctx = open_ctx(2);
   enum { T = 4 };
   pthread_t th[T];

@@ -100,6 +100,51 @@ static floe_status broadcast(const char *op, floe__node *const *in, int n, floe_
   return FLOE_OK;
 }
 
+/* One element of constant n in dtype t, as the program would fill it. */
+static void constant_as(const floe__node *n, floe_dtype t, void *out) {
+  double v;
+  int64_t iv;
+  floe__full_values(t, n->p.full.value, n->p.full.ivalue, &v, &iv);
+  switch (t) {
+  case FLOE_BOOL:
+    *(_Bool *)out = iv != 0;
+    break;
+  case FLOE_UINT8:
+    *(uint8_t *)out = (uint8_t)iv;
+    break;
+  case FLOE_INT32:
+    *(int32_t *)out = (int32_t)iv;
+    break;
+  case FLOE_INT64:
+    *(int64_t *)out = iv;
+    break;
+  case FLOE_FLOAT32:
+    *(float *)out = (float)v;
+    break;
+  default:
+    *(double *)out = v;
+    break;
+  }
+}
+
+/* op over two constants, computed now with the same kernels, so that a
+ * Python-like expression such as 200 + 200 keeps its value (and is range
+ * checked against the array it meets later, as in NumPy 2). */
+static void fold_constants(floe__node *proto, const floe__node *x, const floe__node *y) {
+  floe_dtype c = proto->p.binary.compute;
+  _Alignas(8) unsigned char a[8], b[8], r[8];
+  constant_as(x, c, a);
+  constant_as(y, c, b);
+  floe__binary_kernel(proto->p.binary.op, c)(a, b, r, 1);
+  double v = floe__load_double(r, proto->dtype, 0);
+  int64_t iv = proto->dtype == FLOE_INT64 ? *(int64_t *)r : (int64_t)v;
+  proto->kind = FLOE__NODE_FULL;
+  proto->nin = 0;
+  proto->in[0] = proto->in[1] = NULL;
+  memset(&proto->p, 0, sizeof proto->p);
+  floe__full_values(proto->dtype, v, iv, &proto->p.full.value, &proto->p.full.ivalue);
+}
+
 static int64_t weak_value(const floe__node *n) {
   return n->kind == FLOE__NODE_FULL ? n->p.full.ivalue : 0;
 }
@@ -173,9 +218,19 @@ floe_array *floe_binary(floe_binary_op op, floe_array *a, floe_array *b) {
   proto.dtype = floe__binary_result_dtype(op, c);
   proto.p.binary.op = op;
   proto.p.binary.compute = c;
-  proto.weak = (weak != FLOE__STRONG && proto.dtype == promoted) ? weak : FLOE__STRONG;
+  /* two Python-like scalars give a Python-like scalar (1 / 2 is a weak
+     float); one strong operand makes the result strong */
+  proto.weak = FLOE__STRONG;
+  if (x->weak != FLOE__STRONG && y->weak != FLOE__STRONG) {
+    proto.weak = floe__dtype_is_float(proto.dtype) ? FLOE__WEAK_FLOAT
+                 : floe__dtype_is_int(proto.dtype) ? FLOE__WEAK_INT
+                                                   : FLOE__STRONG;
+  }
   if (broadcast(name, proto.in, 2, &proto) != FLOE_OK) {
     return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s", floe__error_slot()->msg);
+  }
+  if (x->kind == FLOE__NODE_FULL && y->kind == FLOE__NODE_FULL && proto.ndim == 0) {
+    fold_constants(&proto, x, y);
   }
   return floe__make(ctx, &proto);
 }
