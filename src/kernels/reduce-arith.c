@@ -54,14 +54,15 @@ typedef struct var_acc {
  * W = 8 and BLOCK = 128: below W elements a plain loop, up to BLOCK W
  * independent partial sums (lane j takes elements j, j+W, ...; the loop
  * vectorises without reassociation), above that the halves at a multiple
- * of W.  Sums use exactly NumPy's order.  The squared deviations of var use
- * W = 16 and BLOCK = 512: twice the independent chains and a quarter of the
- * per-block overhead, so that var's second pass over the cached tile costs
- * less than the first (a sum of non-negative terms, accurate either way).
- * LD maps an element to the double that is summed; c is its parameter (the
- * mean for squared deviations). */
+ * of W.  Sums and means use exactly NumPy's order.  The two passes of var
+ * over a cached tile (its mean, then the squared deviations from it) use
+ * W = 16 and BLOCK = 1024 instead: twice the independent chains and an
+ * eighth of the per-block overhead, which brings var's fold near twice the
+ * cost of a sum; the error bound stays far below what var needs.  LD maps
+ * an element to the double that is summed; c is its parameter (the mean
+ * for squared deviations). */
 #define PW_BLOCK 128
-#define DEV_BLOCK 512
+#define VAR_BLOCK 1024
 #define LD_ID(v, c) ((double)(v))
 #define LD_NAN0(v, c) ((v) == (v) ? (double)(v) : 0.0)
 #define LD_DEV2(v, c) (((double)(v) - (c)) * ((double)(v) - (c)))
@@ -108,11 +109,11 @@ static inline double combine(const double *l, int w) {
 
 /* Float inputs take the same sums written with GCC/Clang vector types of
  * VL doubles (the build's register width: 2 baseline, 4 with AVX2), so that
- * the W partial sums are exactly W/VL registers; the auto-vectoriser
- * spilled them through the stack.  Lane j is element j % VL of r[j / VL]
- * and the final combination is the scalar one, so both builds agree bit
- * for bit with each other and with DEFINE_PAIRWISE (still used for
- * integer inputs). */
+ * the W partial sums are exactly W/VL registers (the auto-vectoriser
+ * spilled them through the stack with AVX2).  Lane j is element j % VL of
+ * r[j / VL] and the final combination is the scalar one, so both builds
+ * agree bit for bit with each other and with DEFINE_PAIRWISE (used for
+ * integers, and for float32 in the baseline build). */
 #if defined(__AVX2__)
 #define VL 4
 #else
@@ -185,8 +186,16 @@ typedef long long v2l __attribute__((vector_size(16)));
     return name(a, n2, c) + name(a + n2, n - n2, c);                                               \
   }
 
+#if defined(__AVX2__)
 #define PAIRWISE_FLOAT(name, T, tag, TR, LD, W, BLOCK)                                             \
   DEFINE_PAIRWISE_VEC(name, T, VLOAD_##tag, TR, LD, W, BLOCK)
+#else /* SSE2 converts float pairs badly through vector types */
+#define PAIRWISE_FLOAT(name, T, tag, TR, LD, W, BLOCK)                                             \
+  PAIRWISE_BASE_##tag(name, T, TR, LD, W, BLOCK)
+#define PAIRWISE_BASE_f64(name, T, TR, LD, W, BLOCK)                                               \
+  DEFINE_PAIRWISE_VEC(name, T, VLOAD_f64, TR, LD, W, BLOCK)
+#define PAIRWISE_BASE_f32(name, T, TR, LD, W, BLOCK) DEFINE_PAIRWISE(name, T, LD, W, BLOCK)
+#endif
 
 /* ------------------------------------------------------------- var/std */
 
@@ -354,7 +363,7 @@ static void i64_finalize(const void *acc, void *out, int64_t n, int ddof) {
     if (n <= 0) {                                                                                  \
       return;                                                                                      \
     }                                                                                              \
-    double mb = pw_##tag(x, n, 0.0) / (double)n;                                                   \
+    double mb = pwvar_##tag(x, n, 0.0) / (double)n;                                                \
     chan(acc, (double)n, mb, pwdev_##tag(x, n, mb));                                               \
   }
 
@@ -458,7 +467,8 @@ static inline void welford(var_acc *a, double v, double k, double inv) {
 /* Bool and integers: wrapping int64 sum and product. */
 #define DEFINE_INT(tag, T)                                                                         \
   DEFINE_PAIRWISE(pw_##tag, T, LD_ID, 8, PW_BLOCK)                                                 \
-  DEFINE_PAIRWISE(pwdev_##tag, T, LD_DEV2, 16, DEV_BLOCK)                                          \
+  DEFINE_PAIRWISE(pwdev_##tag, T, LD_DEV2, 16, VAR_BLOCK)                                          \
+  DEFINE_PAIRWISE(pwvar_##tag, T, LD_ID, 16, VAR_BLOCK)                                            \
   DEFINE_COMMON(tag, T)                                                                            \
   DEFINE_ACCUMULATE_SCALAR(tag, T)                                                                 \
   static void sum_fold_##tag(void *acc, const void *x, int64_t n, int64_t index0) {                \
@@ -495,7 +505,8 @@ static inline void welford(var_acc *a, double v, double k, double inv) {
 /* Floats: double accumulators; nan* forms read NaN as "absent". */
 #define DEFINE_FLOAT(tag, T)                                                                       \
   PAIRWISE_FLOAT(pw_##tag, T, tag, TR_ID, LD_ID, 8, PW_BLOCK)                                      \
-  PAIRWISE_FLOAT(pwdev_##tag, T, tag, TR_DEV2, LD_DEV2, 16, DEV_BLOCK)                             \
+  PAIRWISE_FLOAT(pwdev_##tag, T, tag, TR_DEV2, LD_DEV2, 16, VAR_BLOCK)                             \
+  PAIRWISE_FLOAT(pwvar_##tag, T, tag, TR_ID, LD_ID, 16, VAR_BLOCK)                                 \
   PAIRWISE_FLOAT(pwnan_##tag, T, tag, TR_NAN0, LD_NAN0, 8, PW_BLOCK)                               \
   DEFINE_COMMON(tag, T)                                                                            \
   DEFINE_ACCUMULATE_VEC(tag, T)                                                                    \

@@ -262,10 +262,9 @@ typedef int vfi __attribute__((vector_size(VBYTES)));
     am_##tag *a = acc;                                                                             \
     const T *p = x;                                                                                \
     for (int64_t j = 0; j < n; j++) {                                                              \
-      if (arg##op##_beats_##tag(p[j], index, &a[j])) {                                             \
-        a[j].v = p[j];                                                                             \
-        a[j].i = index;                                                                            \
-      }                                                                                            \
+      int b = arg##op##_beats_##tag(p[j], index, &a[j]);                                           \
+      a[j].v = b ? p[j] : a[j].v;                                                                  \
+      a[j].i = b ? index : a[j].i;                                                                 \
     }                                                                                              \
   }                                                                                                \
   static void arg##op##_merge_##tag(void *dst, const void *src, int64_t n) {                       \
