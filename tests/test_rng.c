@@ -247,10 +247,10 @@ Test(rng, normal_extremes) {
 
 /* ---------------------------------------------------- chunk invariance */
 
-static void check_splits(const gen *g, uint64_t seed, uint64_t first, size_t n) {
+static void check_splits(const gen *g, gen_fn *fn, uint64_t seed, uint64_t first, size_t n) {
   char *whole = xmalloc(n * g->esize);
   char *parts = xmalloc(n * g->esize);
-  g->fn(seed, first, (int64_t)n, g->a, g->b, whole);
+  fn(seed, first, (int64_t)n, g->a, g->b, whole);
   for (int trial = 0; trial < 4; trial++) {
     memset(parts, 0xA5, n * g->esize);
     size_t done = 0;
@@ -260,7 +260,7 @@ static void check_splits(const gen *g, uint64_t seed, uint64_t first, size_t n) 
                  : xorshift() % 3 == 0 ? xorshift() % 300
                                        : small[xorshift() % 12];
       m = m < n - done ? m : n - done;
-      g->fn(seed, first + done, (int64_t)m, g->a, g->b, parts + done * g->esize);
+      fn(seed, first + done, (int64_t)m, g->a, g->b, parts + done * g->esize);
       done += m;
     }
     const long at = first_diff(whole, parts, n, g->esize);
@@ -274,13 +274,15 @@ static void check_splits(const gen *g, uint64_t seed, uint64_t first, size_t n) 
 Test(rng, chunking_does_not_matter) {
   static const uint64_t firsts[] = {0, 1, 2, 3, 5, 6, 7, 4096, 123457};
   for (int k = 0; k < NGEN; k++) {
+    const gen *g = &gens[k];
     for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++) {
-      check_splits(&gens[k], 0x1234, firsts[f], 3000);
+      check_splits(g, g->fn, 0x1234, firsts[f], 3000);
     }
+    check_splits(g, g->scalar, 0x1234, 5, 1000);
     /* blocks 2^32 - 20 .. 2^32 + 40: the counter's high word changes inside
      * a vector chunk */
-    check_splits(&gens[k], 99, ((uint64_t)1 << 32) * gens[k].epb - 20 * gens[k].epb - 1, 500);
-    check_splits(&gens[k], 99, UINT64_MAX - 1000, 1000);
+    check_splits(g, g->fn, 99, ((uint64_t)1 << 32) * g->epb - 20 * g->epb - 1, 500);
+    check_splits(g, g->fn, 99, UINT64_MAX - 1000, 1000);
   }
 }
 

@@ -41,7 +41,7 @@ void floe__random_normal_f32_avx2(uint64_t seed, uint64_t first, int64_t n, doub
 #define PHILOX_W1 0xBB67AE85u
 
 /* Groups of four blocks per philox_chunk (more spill the 16 registers) and
- * lane sets per Box-Muller step (see vd): the fastest on Zen 3. */
+ * lane sets per Box-Muller step (see box_muller): the fastest on Zen 3. */
 #define NV 2
 #define BW 8
 enum { CHUNK_BLOCKS = 4 * NV };
@@ -199,104 +199,91 @@ static inline __m256d one_minus_u24(__m256i w) {
 #define C6 -1.13596475577881948265e-11
 #define PIO2 0x1.921fb54442d18p0
 
-/* Box-Muller runs on BW lane sets at once, every step applied to all of
- * them before the next: its dependency chains are long (a division, a
- * square root, two polynomials) and the interleaving, not the out-of-order
- * window, is what keeps the pipes busy. */
-typedef struct vd {
-  __m256d v[BW];
-} vd;
-
-/* vd is too wide for registers when passed by value: everything that takes
- * one must be inlined. */
-#define VD_FN static inline __attribute__((always_inline))
-
+#define ADD _mm256_add_pd
+#define SUB _mm256_sub_pd
+#define MUL _mm256_mul_pd
+#define DIV _mm256_div_pd
+#define K _mm256_set1_pd
 #define EACH for (int j = 0; j < BW; j++)
-#define VD_OP2(name, op)                                                                           \
-  VD_FN vd name(vd a, vd b) {                                                                      \
-    vd r;                                                                                          \
-    EACH r.v[j] = op(a.v[j], b.v[j]);                                                              \
-    return r;                                                                                      \
-  }
-VD_OP2(ADD, _mm256_add_pd)
-VD_OP2(SUB, _mm256_sub_pd)
-VD_OP2(MUL, _mm256_mul_pd)
-VD_OP2(DIV, _mm256_div_pd)
 
-VD_FN vd K(double c) {
-  vd r;
-  EACH r.v[j] = _mm256_set1_pd(c);
-  return r;
-}
-
-/* Mirrors bm_log in rng.c; x in [2^-53, 1]. */
-VD_FN vd vlog(vd x) {
-  vd k, f;
+/* Box-Muller of BW lane sets: z0 = mean + sd (r cos), z1 = mean + sd (r sin)
+ * with r = sqrt(-2 ln u1), the angle 2 pi u2.  Each step runs over all the
+ * lane sets before the next starts, and the log and the sincos steps
+ * alternate, so that the out-of-order window holds many independent chains
+ * (with a division, a square root and two polynomials in them, one chain
+ * alone leaves the pipes idle).  The arithmetic mirrors bm_log and
+ * bm_sincos2pi in rng.c.  Plain arrays, not a vector struct passed by
+ * value: the sanitizers keep such temporaries on the stack, and GCC 12
+ * then took minutes to compile this file with -g, or crashed. */
+static inline __attribute__((always_inline)) void
+box_muller(const __m256d *u1, const __m256d *u2, double mean, double sd, __m256d *z0, __m256d *z1) {
+  __m256d k[BW], f[BW], s[BW], y[BW], r[BW], sn[BW], cs[BW], th[BW], tq[BW];
+  /* ln u1 for u1 in [2^-53, 1]: u1 = 2^k (1 + f), s = f / (2 + f) */
   EACH {
-    const __m256i ix =
-        _mm256_add_epi64(AS_SI(x.v[j]), I64(0x3ff0000000000000 - 0x3fe6a09e667f3bcd));
-    k.v[j] = AS_PD(_mm256_or_si256(_mm256_srli_epi64(ix, 52), I64(0x4330000000000000)));
-    f.v[j] = AS_PD(
-        _mm256_add_epi64(_mm256_and_si256(ix, I64(0x000fffffffffffff)), I64(0x3fe6a09e667f3bcd)));
+    const __m256i ix = _mm256_add_epi64(AS_SI(u1[j]), I64(0x3ff0000000000000 - 0x3fe6a09e667f3bcd));
+    k[j] = SUB(AS_PD(_mm256_or_si256(_mm256_srli_epi64(ix, 52), I64(0x4330000000000000))),
+               K(0x1p52 + 1023.0));
+    f[j] = SUB(AS_PD(_mm256_add_epi64(_mm256_and_si256(ix, I64(0x000fffffffffffff)),
+                                      I64(0x3fe6a09e667f3bcd))),
+               K(1.0));
   }
-  k = SUB(k, K(0x1p52 + 1023.0));
-  f = SUB(f, K(1.0));
-  const vd s = DIV(f, ADD(K(2.0), f));
-  const vd z = MUL(s, s);
-  const vd w = MUL(z, z);
-  const vd t1 = MUL(w, ADD(K(LG2), MUL(w, ADD(K(LG4), MUL(w, K(LG6))))));
-  const vd t2 = MUL(z, ADD(K(LG1), MUL(w, ADD(K(LG3), MUL(w, ADD(K(LG5), MUL(w, K(LG7))))))));
-  const vd r = ADD(t2, t1);
-  const vd hfsq = MUL(MUL(K(0.5), f), f);
-  vd y = MUL(s, ADD(hfsq, r));
-  y = ADD(y, MUL(k, K(LN2_LO)));
-  y = SUB(y, hfsq);
-  y = ADD(y, f);
-  return ADD(y, MUL(k, K(LN2_HI)));
-}
-
-/* Mirrors bm_sincos2pi in rng.c; u in [0, 1). */
-VD_FN void vsincos2pi(vd u, vd *sn, vd *cs) {
-  const vd x = MUL(K(4.0), u);
-  const vd t = ADD(x, K(0x1p52));
-  const vd th = MUL(SUB(x, SUB(t, K(0x1p52))), K(PIO2));
-  const vd z = MUL(th, th);
-  const vd w = MUL(z, z);
-  const vd rs =
-      ADD(ADD(K(S2), MUL(z, ADD(K(S3), MUL(z, K(S4))))), MUL(MUL(z, w), ADD(K(S5), MUL(z, K(S6)))));
-  const vd s = ADD(th, MUL(MUL(z, th), ADD(K(S1), MUL(z, rs))));
-  const vd rc = ADD(MUL(z, ADD(K(C1), MUL(z, ADD(K(C2), MUL(z, K(C3)))))),
-                    MUL(MUL(w, w), ADD(K(C4), MUL(z, ADD(K(C5), MUL(z, K(C6)))))));
-  const vd hz = MUL(K(0.5), z);
-  const vd ww = SUB(K(1.0), hz);
-  const vd c = ADD(ww, ADD(SUB(SUB(K(1.0), ww), hz), MUL(z, rc)));
-  /* the quadrant is the low bits of t: odd ones swap, then signs by q */
-  const __m256d sign = _mm256_set1_pd(-0.0);
+  EACH s[j] = DIV(f[j], ADD(K(2.0), f[j]));
+  /* sin and cos of 2 pi u2: exact reduction to q pi/2 + th, |th| <= pi/4 */
   EACH {
-    const __m256i q = AS_SI(t.v[j]);
+    const __m256d x = MUL(K(4.0), u2[j]);
+    tq[j] = ADD(x, K(0x1p52));
+    th[j] = MUL(SUB(x, SUB(tq[j], K(0x1p52))), K(PIO2));
+  }
+  EACH {
+    const __m256d z = MUL(s[j], s[j]);
+    const __m256d w = MUL(z, z);
+    const __m256d t1 = MUL(w, ADD(K(LG2), MUL(w, ADD(K(LG4), MUL(w, K(LG6))))));
+    const __m256d t2 =
+        MUL(z, ADD(K(LG1), MUL(w, ADD(K(LG3), MUL(w, ADD(K(LG5), MUL(w, K(LG7))))))));
+    const __m256d hfsq = MUL(MUL(K(0.5), f[j]), f[j]);
+    y[j] = MUL(s[j], ADD(hfsq, ADD(t2, t1)));
+    y[j] = ADD(y[j], MUL(k[j], K(LN2_LO)));
+    y[j] = SUB(y[j], hfsq);
+  }
+  EACH {
+    const __m256d z = MUL(th[j], th[j]);
+    const __m256d w = MUL(z, z);
+    const __m256d rs = ADD(ADD(K(S2), MUL(z, ADD(K(S3), MUL(z, K(S4))))),
+                           MUL(MUL(z, w), ADD(K(S5), MUL(z, K(S6)))));
+    sn[j] = ADD(th[j], MUL(MUL(z, th[j]), ADD(K(S1), MUL(z, rs))));
+    const __m256d rc = ADD(MUL(z, ADD(K(C1), MUL(z, ADD(K(C2), MUL(z, K(C3)))))),
+                           MUL(MUL(w, w), ADD(K(C4), MUL(z, ADD(K(C5), MUL(z, K(C6)))))));
+    const __m256d hz = MUL(K(0.5), z);
+    const __m256d ww = SUB(K(1.0), hz);
+    cs[j] = ADD(ww, ADD(SUB(SUB(K(1.0), ww), hz), MUL(z, rc)));
+  }
+  EACH {
+    y[j] = ADD(y[j], f[j]);
+    y[j] = ADD(y[j], MUL(k[j], K(LN2_HI)));
+    r[j] = _mm256_sqrt_pd(MUL(y[j], K(-2.0)));
+  }
+  /* the quadrant is the low bits of tq: odd ones swap, then signs by q */
+  EACH {
+    const __m256i q = AS_SI(tq[j]);
     const __m256d swap = AS_PD(_mm256_slli_epi64(q, 63));
-    const __m256d sneg = _mm256_and_pd(AS_PD(_mm256_slli_epi64(q, 62)), sign);
+    const __m256d sneg = _mm256_and_pd(AS_PD(_mm256_slli_epi64(q, 62)), K(-0.0));
     const __m256d cneg =
-        _mm256_and_pd(AS_PD(_mm256_slli_epi64(_mm256_add_epi64(q, I64(1)), 62)), sign);
-    sn->v[j] = _mm256_xor_pd(_mm256_blendv_pd(s.v[j], c.v[j], swap), sneg);
-    cs->v[j] = _mm256_xor_pd(_mm256_blendv_pd(c.v[j], s.v[j], swap), cneg);
+        _mm256_and_pd(AS_PD(_mm256_slli_epi64(_mm256_add_epi64(q, I64(1)), 62)), K(-0.0));
+    const __m256d sv = sn[j], cv = cs[j];
+    sn[j] = _mm256_xor_pd(_mm256_blendv_pd(sv, cv, swap), sneg);
+    cs[j] = _mm256_xor_pd(_mm256_blendv_pd(cv, sv, swap), cneg);
   }
-}
-
-/* z0 = mean + sd (r cos), z1 = mean + sd (r sin). */
-VD_FN void box_muller(vd u1, vd u2, double mean, double sd, vd *z0, vd *z1) {
-  const vd r2 = MUL(vlog(u1), K(-2.0));
-  vd r, s, c;
-  EACH r.v[j] = _mm256_sqrt_pd(r2.v[j]);
-  vsincos2pi(u2, &s, &c);
-  *z0 = ADD(K(mean), MUL(K(sd), MUL(r, c)));
-  *z1 = ADD(K(mean), MUL(K(sd), MUL(r, s)));
+  EACH {
+    z0[j] = ADD(K(mean), MUL(K(sd), MUL(r[j], cs[j])));
+    z1[j] = ADD(K(mean), MUL(K(sd), MUL(r[j], sn[j])));
+  }
 }
 
 /* ------------------------------------------------------------ chunks */
 
-/* A chunk is `groups` groups of four blocks (NV for the uniforms, BW for
- * the normals); emit turns its words into output values. */
+/* A chunk is `groups` groups of four blocks (NV for the uniforms, BW and
+ * BW / 2 for the float64 and float32 normals); emit turns its words into
+ * output values. */
 typedef struct params {
   __m256d a, b, hb; /* low, high - low, clamp bound */
   __m256 hbf;
@@ -354,15 +341,15 @@ static inline __attribute__((always_inline)) void uniform_f32_emit(const params 
 static inline __attribute__((always_inline)) void normal_f64_emit(const params *p, __m256i (*x)[4],
                                                                   void *dst) {
   double *o = dst;
-  vd u1, u2, z0, z1;
+  __m256d u1[BW], u2[BW], z0[BW], z1[BW];
   EACH {
-    u1.v[j] = _mm256_sub_pd(F64(1.0), u53(x[j][0], x[j][1]));
-    u2.v[j] = u53(x[j][2], x[j][3]);
+    u1[j] = _mm256_sub_pd(F64(1.0), u53(x[j][0], x[j][1]));
+    u2[j] = u53(x[j][2], x[j][3]);
   }
-  box_muller(u1, u2, p->mean, p->sd, &z0, &z1);
+  box_muller(u1, u2, p->mean, p->sd, z0, z1);
   EACH {
-    _mm256_storeu_pd(o + 8 * j, _mm256_unpacklo_pd(z0.v[j], z1.v[j]));
-    _mm256_storeu_pd(o + 8 * j + 4, _mm256_unpackhi_pd(z0.v[j], z1.v[j]));
+    _mm256_storeu_pd(o + 8 * j, _mm256_unpacklo_pd(z0[j], z1[j]));
+    _mm256_storeu_pd(o + 8 * j + 4, _mm256_unpackhi_pd(z0[j], z1[j]));
   }
 }
 
@@ -381,22 +368,23 @@ static inline __attribute__((always_inline)) void normal_f32_emit(const params *
                                                                   void *dst) {
   enum { H = BW / 2 };
   float *o = dst;
-  vd u1, u2, z0, z1;
+  __m256d u1[BW], u2[BW], z0[BW], z1[BW];
   EACH {
-    u1.v[j] = one_minus_u24(x[j % H][j < H ? 0 : 2]);
-    u2.v[j] = u24(x[j % H][j < H ? 1 : 3]);
+    u1[j] = one_minus_u24(x[j % H][j < H ? 0 : 2]);
+    u2[j] = u24(x[j % H][j < H ? 1 : 3]);
   }
-  box_muller(u1, u2, p->mean, p->sd, &z0, &z1);
+  box_muller(u1, u2, p->mean, p->sd, z0, z1);
   for (int g = 0; g < H; g++) {
-    store_f32x8(o + 16 * g, _mm256_unpacklo_pd(z0.v[g], z1.v[g]),
-                _mm256_unpacklo_pd(z0.v[g + H], z1.v[g + H]));
-    store_f32x8(o + 16 * g + 8, _mm256_unpackhi_pd(z0.v[g], z1.v[g]),
-                _mm256_unpackhi_pd(z0.v[g + H], z1.v[g + H]));
+    store_f32x8(o + 16 * g, _mm256_unpacklo_pd(z0[g], z1[g]),
+                _mm256_unpacklo_pd(z0[g + H], z1[g + H]));
+    store_f32x8(o + 16 * g + 8, _mm256_unpackhi_pd(z0[g], z1[g]),
+                _mm256_unpackhi_pd(z0[g + H], z1[g + H]));
   }
 }
 
 static inline void philox_groups(const stream *st, uint64_t blk, int groups, int checked,
                                  __m256i (*x)[4]) {
+#pragma GCC unroll 1
   for (int c = 0; c < groups / NV; c++) {
     philox_chunk(st, blk + (uint64_t)CHUNK_BLOCKS * c, checked, x + NV * c);
   }

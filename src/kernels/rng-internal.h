@@ -14,7 +14,14 @@
  *    above (u1 replaced by 1 - u1 so it is in (0, 1]); element 2k is
  *    r*cos(2*pi*u2), 2k+1 is r*sin(2*pi*u2), r = sqrt(-2 ln u1).  float32
  *    uses the same with its four words as two pairs (0,1) and (2,3), computed
- *    in float64 and rounded. */
+ *    in float64 and rounded.
+ *  Precision: ln, cos and sin are floe's own fdlibm-style polynomials
+ *    (bm_log, bm_sincos2pi in rng.c) evaluated with plain + - * / and sqrt,
+ *    never fused, so the scalar and AVX2 paths (and a GPU port using the
+ *    _rn intrinsics) agree bit for bit.  Uniforms are low + (high-low)*u in
+ *    float64 (rounded once for float32) and clamped below `high`, which the
+ *    rounding could otherwise reach.  float32 normals are truncated near
+ *    5.77 sigma (24-bit u1), float64 ones near 8.57 sigma. */
 #ifndef FLOE_KERNELS_RNG_INTERNAL_H
 #define FLOE_KERNELS_RNG_INTERNAL_H
 
