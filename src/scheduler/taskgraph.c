@@ -317,23 +317,27 @@ static floe_status prepare(floe_taskgraph *g) {
   if (g->maybe_cyclic) {
     FLOE_FORWARD_IF_ERROR(check_acyclic(g));
   }
-  size_t nroots = 0;
-  for (size_t i = 0; i < g->ntasks; i++) {
-    floe_task *t = task_at(g, i);
-    atomic_store_explicit(&t->pending, t->ndeps, memory_order_relaxed);
-    nroots += t->ndeps == 0;
-  }
-  if (nroots > g->roots_cap) {
-    floe_task **roots = realloc(g->roots, nroots * sizeof *roots);
+  /* one pass: the roots in insertion order, and the dependency counts of
+     tasks that wait for more than one predecessor (the others are never
+     read: a single predecessor readies its successor directly) */
+  if (g->ntasks > g->roots_cap) {
+    floe_task **roots = realloc(g->roots, g->ntasks * sizeof *roots);
     FLOE_RETURN_ERROR_IF(roots == NULL, FLOE_ERR_NOMEM, "floe_taskgraph_run: out of memory");
     g->roots = roots;
-    g->roots_cap = nroots;
+    g->roots_cap = g->ntasks;
   }
   g->nroots = 0;
-  for (size_t i = 0; i < g->ntasks; i++) {
-    floe_task *t = task_at(g, i);
-    if (t->ndeps == 0) {
-      g->roots[g->nroots++] = t;
+  for (size_t b = 0; b < g->nblocks; b++) {
+    floe_task *block = g->blocks[b];
+    size_t n = g->ntasks - b * FLOE__TASK_BLOCK;
+    n = n < FLOE__TASK_BLOCK ? n : FLOE__TASK_BLOCK;
+    for (size_t i = 0; i < n; i++) {
+      floe_task *t = &block[i];
+      if (t->ndeps == 0) {
+        g->roots[g->nroots++] = t;
+      } else if (t->ndeps > 1) {
+        atomic_store_explicit(&t->pending, t->ndeps, memory_order_relaxed);
+      }
     }
   }
   if (g->has_priority) {
