@@ -13,7 +13,6 @@ typedef struct lnode {
   int in[3];        /* canonical inputs */
   void *data;       /* the materialised value: caller, node or lowering memory */
   bool owned;       /* data was allocated by the lowering */
-  bool computed;    /* a reduction this lowering computes (tasks write data) */
   bool bound;       /* a reduction whose data is an output's memory */
   floe_task **done; /* per block of n's chunk grid: the task that completes it */
   int64_t nblocks;
@@ -36,19 +35,19 @@ struct floe__lower {
   struct {
     const floe__node *key;
     int val;
-  } *byptr;
+  } * byptr;
   int *byhash;
   size_t tabcap;
   /* targets */
   struct target {
     int ln;
     void *dst;
-  } *targets;
+  } * targets;
   int ntargets, captargets;
   prog **progs;
   int nprogs, capprogs;
   floe_taskgraph *g;
-  bool dry; /* plan only: no output memory, nothing allocated, never run */
+  bool dry;      /* plan only: no output memory, nothing allocated, never run */
   void ***slots; /* reduction partials in flight, freed if a run stops early */
   int64_t nslots, capslots;
   /* plan figures, gathered while lowering */
@@ -63,9 +62,8 @@ void *floe__lower_alloc(floe__lower *L, size_t n);
 floe_status floe__fuse(floe__lower *L, int root, prog **out);
 
 /* Element strides of node n broadcast into an iteration space of ndim axes
- * (right-aligned, 0 where broadcast).  With `flat_index`, strides of the
- * flat C-order index of n instead of memory (the same for C-order memory). */
-void floe__broadcast_strides(const floe__node *n, int ndim, const int64_t *shape,
-                             int64_t *stride);
+ * (right-aligned, 0 where broadcast): the strides of n's C-order memory,
+ * which are also those of its flat element index (random numbers). */
+void floe__broadcast_strides(const floe__node *n, int ndim, const int64_t *shape, int64_t *stride);
 
 #endif

@@ -270,7 +270,6 @@ static bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
 /* ------------------------------------------------------------------ tasks */
 
 typedef struct ewise_arg {
-  floe__lower *L;
   const prog *p;
   floe__vm_sink sink;
   int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
@@ -286,10 +285,10 @@ typedef struct red_info {
 } red_info;
 
 typedef struct partial_arg {
-  ewise_arg e;            /* program, region, sink template */
+  ewise_arg e; /* program, region, sink template */
   const red_info *ri;
   int64_t block_elems;
-  void **slot;            /* where the accumulators go */
+  void **slot; /* where the accumulators go */
   bool finalize;
   int64_t out_lo[FLOE_MAX_DIMS], out_hi[FLOE_MAX_DIMS]; /* block in the output */
 } partial_arg;
@@ -590,7 +589,6 @@ static floe_status build_reduction(floe__lower *L, int li) {
         coord[red_ax[j]] = rc[j];
       }
       if (nred > 0 && p != NULL) {
-        a->e.L = L;
         a->e.p = p;
         chunk_region(en, coord, a->e.lo, a->e.hi);
         floe__vm_sink *s = &a->e.sink;
@@ -681,7 +679,6 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
     ewise_arg *a = floe__lower_alloc(L, sizeof *a);
     FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
     memset(a, 0, sizeof *a);
-    a->L = L;
     a->p = p;
     a->sink.kind = FLOE__SINK_STORE;
     a->sink.dst = dst;
@@ -734,7 +731,6 @@ floe_status floe__lower_build(floe__lower *L) {
         }
       }
     }
-    x->computed = true;
     st = build_reduction(L, i);
   }
   for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
@@ -746,7 +742,9 @@ floe_status floe__lower_build(floe__lower *L) {
   return st;
 }
 
-floe_status floe__lower_run(floe__lower *L) { return floe_taskgraph_run(L->g); }
+floe_status floe__lower_run(floe__lower *L) {
+  return floe_taskgraph_run(L->g);
+}
 
 void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
   memset(info, 0, sizeof *info);
@@ -758,7 +756,7 @@ void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
   uint64_t busy = info->tasks < workers ? info->tasks : workers;
   /* intermediates, plus per busy worker its registers and the partials of
      one tree level in flight */
-  info->peak_memory = L->owned_bytes +
-                      busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) *
-                                                   L->max_acc_block);
+  info->peak_memory =
+      L->owned_bytes +
+      busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) * L->max_acc_block);
 }

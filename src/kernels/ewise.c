@@ -18,6 +18,7 @@
  *    saturated int64, as NumPy does for values in range (-1.0 → 255).
  *  - floe__cast_kernel and floe__where_kernel return NULL only for dtypes
  *    out of range. */
+#include "core/dtype-internal.h"
 #include "kernels/ewise-loops.h"
 
 #define NONE FLOE_DTYPE_COUNT_
@@ -29,14 +30,6 @@ int floe__ewise_have_avx2(void) {
 #else
   return 0;
 #endif
-}
-
-static int dtype_ok(floe_dtype dt) {
-  return (unsigned)dt < (unsigned)FLOE_DTYPE_COUNT_;
-}
-
-static int is_float(floe_dtype dt) {
-  return dt == FLOE_FLOAT32 || dt == FLOE_FLOAT64;
 }
 
 /* Transcendentals of bool/uint8 would be float16 in NumPy: float32 here. */
@@ -54,7 +47,7 @@ static floe_dtype math_dtype(floe_dtype in) {
 }
 
 floe_dtype floe__unary_compute_dtype(floe_unary_op op, floe_dtype in) {
-  if (!dtype_ok(in)) {
+  if (!floe__dtype_valid(in)) {
     return NONE;
   }
   switch (op) {
@@ -99,7 +92,7 @@ floe_dtype floe__unary_compute_dtype(floe_unary_op op, floe_dtype in) {
 }
 
 floe_dtype floe__unary_result_dtype(floe_unary_op op, floe_dtype compute) {
-  if (!dtype_ok(compute) || (unsigned)op >= (unsigned)FLOE_UNARY_COUNT_) {
+  if (!floe__dtype_valid(compute) || (unsigned)op >= (unsigned)FLOE_UNARY_COUNT_) {
     return NONE;
   }
   switch (op) {
@@ -114,12 +107,12 @@ floe_dtype floe__unary_result_dtype(floe_unary_op op, floe_dtype compute) {
 }
 
 floe_dtype floe__binary_compute_dtype(floe_binary_op op, floe_dtype promoted) {
-  if (!dtype_ok(promoted)) {
+  if (!floe__dtype_valid(promoted)) {
     return NONE;
   }
   switch (op) {
   case FLOE_DIVIDE:
-    return is_float(promoted) ? promoted : FLOE_FLOAT64;
+    return floe__dtype_is_float(promoted) ? promoted : FLOE_FLOAT64;
   case FLOE_ARCTAN2:
   case FLOE_HYPOT:
     return math_dtype(promoted);
@@ -152,7 +145,7 @@ floe_dtype floe__binary_compute_dtype(floe_binary_op op, floe_dtype promoted) {
 }
 
 floe_dtype floe__binary_result_dtype(floe_binary_op op, floe_dtype compute) {
-  if (!dtype_ok(compute) || (unsigned)op >= (unsigned)FLOE_BINARY_COUNT_) {
+  if (!floe__dtype_valid(compute) || (unsigned)op >= (unsigned)FLOE_BINARY_COUNT_) {
     return NONE;
   }
   switch (op) {
@@ -178,28 +171,28 @@ floe_dtype floe__binary_result_dtype(floe_binary_op op, floe_dtype compute) {
                                     : floe__ewise_base.field)
 
 floe__ufunc1 floe__ewise_unary_isa(floe_unary_op op, floe_dtype dt, int avx2) {
-  if ((unsigned)op >= (unsigned)FLOE_UNARY_COUNT_ || !dtype_ok(dt)) {
+  if ((unsigned)op >= (unsigned)FLOE_UNARY_COUNT_ || !floe__dtype_valid(dt)) {
     return NULL;
   }
   return PICK(unary[op][dt], avx2);
 }
 
 floe__ufunc2 floe__ewise_binary_isa(floe_binary_op op, floe_dtype dt, int avx2) {
-  if ((unsigned)op >= (unsigned)FLOE_BINARY_COUNT_ || !dtype_ok(dt)) {
+  if ((unsigned)op >= (unsigned)FLOE_BINARY_COUNT_ || !floe__dtype_valid(dt)) {
     return NULL;
   }
   return PICK(binary[op][dt], avx2);
 }
 
 floe__ufunc1 floe__ewise_cast_isa(floe_dtype from, floe_dtype to, int avx2) {
-  if (!dtype_ok(from) || !dtype_ok(to)) {
+  if (!floe__dtype_valid(from) || !floe__dtype_valid(to)) {
     return NULL;
   }
   return PICK(cast[from][to], avx2);
 }
 
 floe__where_fn floe__ewise_where_isa(floe_dtype dt, int avx2) {
-  if (!dtype_ok(dt)) {
+  if (!floe__dtype_valid(dt)) {
     return NULL;
   }
   return PICK(where[dt], avx2);
