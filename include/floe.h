@@ -124,7 +124,9 @@ typedef int (*floe_progress_fn)(void *user, uint64_t done, uint64_t total);
   X(PROGRESS, progress, callback)                   /* floe_progress_fn */                         \
   X(PROGRESS_USER, progress_user, pointer)          /* its user pointer */                         \
   X(PROFILE_PATH, profile_path, string)             /* Chrome trace JSON of every task */          \
-  X(REDUCE_FANIN, reduce_fanin, count)              /* partials combined per tree node, 2..64 */
+  X(REDUCE_FANIN, reduce_fanin, count)              /* partials combined per tree node, 2..64 */ \
+  X(COMPRESS, compress, string)                     /* outputs: "none", "zstd", "zstd:LEVEL" */    \
+  X(OVERWRITE, overwrite, count)                    /* outputs: 0 refuse, 1 replace the dataset */
 
 typedef enum floe_option {
 #define FLOE__OPTION_ENUM(key, name, kind) FLOE_OPT_##key,
@@ -139,7 +141,10 @@ typedef struct floe_options floe_options;
  *  Defaults: threads 0 (one per core), memory_limit 50% of physical memory
  *  (or of the cgroup limit when lower), spill_dir $TMPDIR or /tmp,
  *  spill_level 1, devices -1, device_memory_limit 90%, chunk_bytes 64MiB, reduce_fanin 8,
- *  no progress callback, no profile. */
+ *  no progress callback, no profile, compress "none", overwrite 0.
+ *  The last two are read by the file writers (floe_to_hdf5,
+ *  floe_job_add_hdf5), which take a floe_options of their own; a context
+ *  ignores them. */
 FLOE_API floe_options *floe_options_new(void);
 
 /** Releases options; NULL is a no-op. */
@@ -642,9 +647,84 @@ FLOE_API floe_job *floe_job_new(floe_ctx *ctx);
 /** Adds an output computed into caller memory.  Sticky errors as for
  *  graphs: the first failure is returned by floe_job_run. */
 FLOE_API floe_status floe_job_add_buffer(floe_job *job, floe_array *a, void *buffer, size_t nbytes);
+/** Adds an output written to an HDF5 dataset (see floe_to_hdf5 for the
+ *  format, `opts` and the policy on existing files).  Several outputs may go
+ *  to one file; each file appears (is renamed into place) only when the
+ *  whole job has succeeded. */
+FLOE_API floe_status floe_job_add_hdf5(floe_job *job, floe_array *a, const char *path,
+                                       const char *dataset, const floe_options *opts);
 /** Runs every output; shared subexpressions and inputs are computed once. */
 FLOE_API floe_status floe_job_run(floe_job *job);
+/** What floe_plan says, for all the outputs of the job together (builds the
+ *  job's graph if it has not run yet; runs nothing). */
+FLOE_API floe_status floe_job_plan(floe_job *job, floe_plan_info *plan);
+/** The job's graph in Graphviz DOT (as floe_graph_dot). */
+FLOE_API floe_status floe_job_dot(floe_job *job, FILE *out);
+
+/** Figures of a job's last run. */
+typedef struct floe_stats {
+  uint64_t tasks;          /* tasks run */
+  uint64_t bytes_read;     /* bytes read from files (as stored: compressed) */
+  uint64_t bytes_written;  /* bytes written to files (as stored) */
+  uint64_t bytes_spilled;  /* bytes written to spill files */
+  uint64_t bytes_reloaded; /* bytes read back from spill files */
+  uint64_t bytes_reread;   /* input bytes read again instead of spilled */
+  uint64_t peak_memory;    /* most bytes of chunk data held at once */
+  double seconds;          /* wall time of the run */
+  double io_seconds;       /* time spent inside file reads and writes, all workers */
+  double wait_seconds;     /* time tasks waited for memory */
+  uint64_t reserved[6];
+} floe_stats;
+
+/** The figures of the job's last floe_job_run (all zero before the first). */
+FLOE_API floe_status floe_job_stats(const floe_job *job, floe_stats *stats);
 FLOE_API void floe_job_free(floe_job *job);
+
+/* ------------------------------------------------------------------ files */
+
+/* HDF5 in and out.  Every HDF5 call goes through one I/O path (HDF5 is
+ * serialised by its global lock), while decompression, compression and byte
+ * swapping run in the workers: chunks are read and written raw
+ * (H5Dread_chunk / H5Dwrite_chunk, or plain positioned I/O on the file
+ * where the layout allows it).
+ *
+ * Compression of outputs is HDF5's byte shuffle (filter 2) followed by zstd
+ * (filter 32015, cd_values[0] = level, one frame per chunk carrying its
+ * content size).  floe registers that filter with HDF5 itself; to read its
+ * files with h5dump or h5py, point HDF5_PLUGIN_PATH at the plugin directory
+ * of the build (build/plugins) or of the installation. */
+
+/** A lazy array over dataset `dataset` of the HDF5 file `path`: nothing is
+ *  read until a compute needs it, and then chunk by chunk in the workers.
+ *  `chunks`: FLOE_AUTO aligns floe's chunks to the file's (whole file
+ *  chunks, several together when they are small next to chunk_bytes; for a
+ *  contiguous dataset, automatic chunks); explicit chunks are honoured, and
+ *  file chunks that straddle them are read once per floe chunk.
+ *  Types: any byte order of 8/16/32/64-bit integers and 32/64-bit floats;
+ *  int8, int16 and uint16 read as int32, uint32 as int64 (values exact);
+ *  h5py's booleans (an int8 enum FALSE/TRUE) as bool; uint64, strings,
+ *  compounds and the rest give FLOE_ERR_DTYPE.  Filters: any that HDF5 can
+ *  apply; deflate (gzip), shuffle, fletcher32 and zstd are decoded in the
+ *  workers, others through HDF5.  Errors (an error array): FLOE_ERR_IO for a
+ *  missing or unreadable file, FLOE_ERR_FORMAT for a file that is not HDF5
+ *  or a missing dataset; messages name the file and dataset.  The file is
+ *  opened here and must not be rewritten while arrays over it are alive. */
+FLOE_API floe_array *floe_from_hdf5(floe_ctx *ctx, const char *path, const char *dataset,
+                                    floe_shape chunks);
+
+/** Computes `a` into dataset `dataset` of the HDF5 file `path` (a job with one
+ *  output).  The dataset is chunked like `a` (a 0-d array becomes a scalar
+ *  dataset), of a's dtype (bool as h5py's enum).  `opts` (may be NULL: then
+ *  defaults and the FLOE_COMPRESS / FLOE_OVERWRITE environment) are read for
+ *  compress ("none" or "zstd[:LEVEL]", level 1 by default) and overwrite.
+ *  Policy: with overwrite 0 an existing file is refused (FLOE_ERR_IO); with
+ *  overwrite 1 an existing file keeps its other datasets and the named one is
+ *  replaced.  Nothing half-written: a new file is written under a temporary
+ *  name and renamed when the compute has succeeded; in an existing file the
+ *  dataset is written under a temporary name and linked in at the end.  A
+ *  failed or cancelled compute leaves files as they were. */
+FLOE_API floe_status floe_to_hdf5(floe_array *a, const char *path, const char *dataset,
+                                  const floe_options *opts);
 
 /* ------------------------------------------------------------ expressions */
 

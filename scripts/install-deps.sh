@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libopenblas-dev libhdf5-dev hdf5-tools libzstd-dev libsleef-dev libcriterion-dev
+  libopenblas-dev libhdf5-dev hdf5-tools libzstd-dev zlib1g-dev libsleef-dev libcriterion-dev
   python3-numpy python3-h5py
 )
 

@@ -200,19 +200,43 @@ floe_status floe_job_add_buffer(floe_job *job, floe_array *a, void *buffer, size
   return st == FLOE_OK ? FLOE_OK : job_fail(job, st);
 }
 
-floe_status floe_job_run(floe_job *job) {
-  FLOE_RETURN_ERROR_IF(job == NULL, FLOE_ERR_INVALID, "floe_job_run: job is NULL");
+static floe_status job_built(floe_job *job, const char *op) {
+  FLOE_RETURN_ERROR_IF(job == NULL, FLOE_ERR_INVALID, "%s: job is NULL", op);
   if (job->status != FLOE_OK) {
-    return floe__fail(job->status, "floe_job_run: an output could not be added: %s",
+    return floe__fail(job->status, "%s: an output could not be added: %s", op,
                       job->msg ? job->msg : floe_status_string(job->status));
   }
-  /* a job's lowering is built once; running it again reruns the tasks */
-  floe_status st = FLOE_OK;
   if (!job->built) {
-    st = floe__lower_build(job->L);
-    job->built = st == FLOE_OK;
+    FLOE_FORWARD_IF_ERROR(floe__lower_build(job->L));
+    job->built = true;
   }
-  return st == FLOE_OK ? floe__lower_run(job->L) : st;
+  return FLOE_OK;
+}
+
+floe_status floe_job_run(floe_job *job) {
+  /* a job's lowering is built once; running it again reruns the tasks */
+  FLOE_FORWARD_IF_ERROR(job_built(job, "floe_job_run"));
+  return floe__lower_run(job->L);
+}
+
+floe_status floe_job_plan(floe_job *job, floe_plan_info *plan) {
+  FLOE_RETURN_ERROR_IF(plan == NULL, FLOE_ERR_INVALID, "floe_job_plan: plan is NULL");
+  FLOE_FORWARD_IF_ERROR(job_built(job, "floe_job_plan"));
+  floe__lower_plan(job->L, plan);
+  return FLOE_OK;
+}
+
+floe_status floe_job_dot(floe_job *job, FILE *out) {
+  FLOE_RETURN_ERROR_IF(out == NULL, FLOE_ERR_INVALID, "floe_job_dot: the file is NULL");
+  FLOE_FORWARD_IF_ERROR(job_built(job, "floe_job_dot"));
+  return floe__lower_dot(job->L, out);
+}
+
+floe_status floe_job_stats(const floe_job *job, floe_stats *stats) {
+  FLOE_RETURN_ERROR_IF(job == NULL, FLOE_ERR_INVALID, "floe_job_stats: job is NULL");
+  FLOE_RETURN_ERROR_IF(stats == NULL, FLOE_ERR_INVALID, "floe_job_stats: stats is NULL");
+  floe__lower_stats(job->L, stats);
+  return FLOE_OK;
 }
 
 void floe_job_free(floe_job *job) {

@@ -44,6 +44,9 @@ static int count_range(floe_option key, int64_t *lo, int64_t *hi) {
   case FLOE_OPT_REDUCE_FANIN:
     *lo = 2, *hi = 64;
     return 1;
+  case FLOE_OPT_OVERWRITE:
+    *lo = 0, *hi = 1;
+    return 1;
   default:
     return 0;
   }

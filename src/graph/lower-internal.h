@@ -40,6 +40,8 @@ floe_status floe__lower_build(floe__lower *L);
 floe_status floe__lower_run(floe__lower *L);
 
 void floe__lower_plan(const floe__lower *L, floe_plan_info *info);
+/* The figures of the last run (zero before the first). */
+void floe__lower_stats(const floe__lower *L, floe_stats *stats);
 floe_status floe__lower_dot(const floe__lower *L, FILE *out);
 
 #endif

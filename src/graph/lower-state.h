@@ -52,6 +52,7 @@ struct floe__lower {
   int64_t nslots, capslots;
   /* plan figures, gathered while lowering */
   uint64_t bytes_read, bytes_written, owned_bytes, max_scratch, max_acc_block;
+  floe_stats stats; /* of the last run */
   /* everything task arguments and programs need, freed at once */
   floe__arena_block *arena;
 };

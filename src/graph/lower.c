@@ -1,6 +1,7 @@
 /* Lowering passes and chunk tasks (see lower-internal.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lower-state.h"
 
@@ -743,7 +744,18 @@ floe_status floe__lower_build(floe__lower *L) {
 }
 
 floe_status floe__lower_run(floe__lower *L) {
-  return floe_taskgraph_run(L->g);
+  memset(&L->stats, 0, sizeof L->stats);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  floe_status st = floe_taskgraph_run(L->g);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  L->stats.tasks = floe_taskgraph_size(L->g);
+  L->stats.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  return st;
+}
+
+void floe__lower_stats(const floe__lower *L, floe_stats *stats) {
+  *stats = L->stats;
 }
 
 void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
