@@ -2,8 +2,10 @@
  * multi-output jobs.  Each builds one lowering (src/graph) and runs it. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "array-internal.h"
+#include "core/options-internal.h"
 #include "graph/lower-internal.h"
 
 struct floe_job {
@@ -198,6 +200,60 @@ floe_status floe_job_add_buffer(floe_job *job, floe_array *a, void *buffer, size
     st = floe__lower_add_target(job->L, a->node, buffer);
   }
   return st == FLOE_OK ? FLOE_OK : job_fail(job, st);
+}
+
+static floe_status check_output(const char *op, const char *path, const char *dataset,
+                                const floe_options *opts, int *level, int *overwrite) {
+  FLOE_RETURN_ERROR_IF(path == NULL || path[0] == '\0', FLOE_ERR_INVALID, "%s: the path is %s",
+                       op, path == NULL ? "NULL" : "empty");
+  FLOE_RETURN_ERROR_IF(dataset == NULL || dataset[0] == '\0', FLOE_ERR_INVALID,
+                       "%s: the dataset name is %s", op, dataset == NULL ? "NULL" : "empty");
+  FLOE_FORWARD_IF_ERROR(floe__output_config(op, opts, level, overwrite));
+  FLOE_RETURN_ERROR_IF(!*overwrite && access(path, F_OK) == 0, FLOE_ERR_IO,
+                       "%s: '%s' exists; set the overwrite option (--overwrite) to replace the "
+                       "dataset in it",
+                       op, path);
+  return FLOE_OK;
+}
+
+floe_status floe_job_add_hdf5(floe_job *job, floe_array *a, const char *path, const char *dataset,
+                              const floe_options *opts) {
+  const char *op = "floe_job_add_hdf5";
+  FLOE_RETURN_ERROR_IF(job == NULL, FLOE_ERR_INVALID, "%s: job is NULL", op);
+  FLOE_RETURN_ERROR_IF(job->built, FLOE_ERR_INVALID,
+                       "%s: the job has run; outputs cannot be added after", op);
+  int level = 0, overwrite = 0;
+  floe_status st = usable(a, op);
+  if (st == FLOE_OK && a->ctx != job->ctx) {
+    st = floe__fail(FLOE_ERR_INVALID, "%s: the array belongs to another context", op);
+  }
+  if (st == FLOE_OK) {
+    st = check_output(op, path, dataset, opts, &level, &overwrite);
+  }
+  if (st == FLOE_OK) {
+    st = floe__lower_add_file_target(job->L, a->node, path, dataset, level, overwrite);
+  }
+  return st == FLOE_OK ? FLOE_OK : job_fail(job, st);
+}
+
+floe_status floe_to_hdf5(floe_array *a, const char *path, const char *dataset,
+                         const floe_options *opts) {
+  const char *op = "floe_to_hdf5";
+  FLOE_FORWARD_IF_ERROR(usable(a, op));
+  int level = 0, overwrite = 0;
+  FLOE_FORWARD_IF_ERROR(check_output(op, path, dataset, opts, &level, &overwrite));
+  floe__lower *L;
+  FLOE_FORWARD_IF_ERROR(floe__lower_new(a->ctx, &L));
+  floe__lower_name(L, op);
+  floe_status st = floe__lower_add_file_target(L, a->node, path, dataset, level, overwrite);
+  if (st == FLOE_OK) {
+    st = floe__lower_build(L);
+  }
+  if (st == FLOE_OK) {
+    st = floe__lower_run(L);
+  }
+  floe__lower_free(L);
+  return st;
 }
 
 static floe_status job_built(floe_job *job, const char *op) {

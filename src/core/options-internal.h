@@ -51,6 +51,13 @@ typedef struct floe__config {
 floe_status floe__config_resolve(const floe_options *opts, floe__config *cfg);
 void floe__config_destroy(floe__config *cfg);
 
+/* The output options of a file writer (`op` names it in messages): the
+ * zstd level (0: no compression) and the overwrite policy, from the
+ * defaults, then FLOE_COMPRESS / FLOE_OVERWRITE, then `opts` (may be NULL).
+ * FLOE_ERR_INVALID for a bad compress value. */
+floe_status floe__output_config(const char *op, const floe_options *opts, int *level,
+                                int *overwrite);
+
 /* Machine facts used for defaults. */
 int floe__cpu_count(void);
 uint64_t floe__physical_memory(void);

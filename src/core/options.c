@@ -29,6 +29,8 @@ static const opt_info opt_table[FLOE_OPT_COUNT_] = {
 #undef OPT_ROW
 };
 
+static floe_status parse_compress(const char *op, const char *where, const char *text, int *level);
+
 /* Inclusive ranges for counts. */
 static int count_range(floe_option key, int64_t *lo, int64_t *hi) {
   switch (key) {
@@ -255,8 +257,12 @@ floe_status floe_options_set_string(floe_options *opts, floe_option key, const c
     FLOE_FORWARD_IF_ERROR(parse_size_value(key, value, &v));
     break;
   case FLOE__KIND_STRING: {
-    FLOE_RETURN_ERROR_IF(value[0] == '\0', FLOE_ERR_INVALID, "option %s: empty path",
+    FLOE_RETURN_ERROR_IF(value[0] == '\0', FLOE_ERR_INVALID, "option %s: empty value",
                          opt_table[key].name);
+    if (key == FLOE_OPT_COMPRESS) {
+      int level;
+      FLOE_FORWARD_IF_ERROR(parse_compress("floe_options_set", "compress", value, &level));
+    }
     char *copy = strdup(value);
     FLOE_RETURN_ERROR_IF(copy == NULL, FLOE_ERR_NOMEM, "option %s: out of memory",
                          opt_table[key].name);
@@ -467,6 +473,56 @@ floe_status floe__config_resolve(const floe_options *opts, floe__config *cfg) {
       free(cfg->profile_path);
       return floe__fail(FLOE_ERR_NOMEM, "floe_open: out of memory");
     }
+  }
+  return FLOE_OK;
+}
+
+/* "none", "zstd" or "zstd:LEVEL" (1..22) as a zstd level, 0 for none. */
+static floe_status parse_compress(const char *op, const char *where, const char *text, int *level) {
+  if (strcmp(text, "none") == 0) {
+    *level = 0;
+    return FLOE_OK;
+  }
+  if (strncmp(text, "zstd", 4) == 0 && (text[4] == '\0' || text[4] == ':')) {
+    if (text[4] == '\0') {
+      *level = 1;
+      return FLOE_OK;
+    }
+    char *end;
+    long v = strtol(text + 5, &end, 10);
+    if (end != text + 5 && *end == '\0' && v >= 1 && v <= 22) {
+      *level = (int)v;
+      return FLOE_OK;
+    }
+  }
+  return floe__fail(FLOE_ERR_INVALID,
+                    "%s: %s '%s' is not a compression (use none, zstd or zstd:LEVEL with a level "
+                    "from 1 to 22)",
+                    op, where, text);
+}
+
+floe_status floe__output_config(const char *op, const floe_options *opts, int *level,
+                                int *overwrite) {
+  *level = 0;
+  *overwrite = 0;
+  const char *env = getenv("FLOE_COMPRESS");
+  if (env != NULL && env[0] != '\0') {
+    FLOE_FORWARD_IF_ERROR(parse_compress(op, "FLOE_COMPRESS", env, level));
+  }
+  env = getenv("FLOE_OVERWRITE");
+  if (env != NULL && env[0] != '\0') {
+    int64_t v;
+    FLOE_FORWARD_IF_ERROR(parse_count("FLOE_OVERWRITE:", env, &v));
+    FLOE_RETURN_ERROR_IF(v != 0 && v != 1, FLOE_ERR_INVALID, "%s: FLOE_OVERWRITE must be 0 or 1",
+                         op);
+    *overwrite = (int)v;
+  }
+  if (opts != NULL && (opts->set_mask & (1u << FLOE_OPT_COMPRESS))) {
+    FLOE_FORWARD_IF_ERROR(
+        parse_compress(op, "option compress", opts->v[FLOE_OPT_COMPRESS].s, level));
+  }
+  if (opts != NULL && (opts->set_mask & (1u << FLOE_OPT_OVERWRITE))) {
+    *overwrite = opts->v[FLOE_OPT_OVERWRITE].i != 0;
   }
   return FLOE_OK;
 }

@@ -11,6 +11,8 @@ static const char *kind_name(const floe__node *n) {
     return "buffer";
   case FLOE__NODE_STORED:
     return "persisted";
+  case FLOE__NODE_FILE:
+    return "file";
   case FLOE__NODE_REDUCE:
     return "reduce";
   default:

@@ -19,6 +19,7 @@ typedef struct builder {
   floe__vm_leaf *leaves;
   int *leaf_lnode;
   int nleaves, capleaves;
+  bool too_many_leaves;
   /* memo: (lnode, dtype) -> value */
   int *memo; /* nln * FLOE_DTYPE_COUNT_, -1 when absent */
   int nvalues;
@@ -60,6 +61,10 @@ static int emit(builder *b, floe__vm_insn in) {
 }
 
 static int add_leaf(builder *b, const floe__node *n, int ln) {
+  if (b->nleaves >= FLOE__VM_MAX_LEAVES) {
+    b->too_many_leaves = true;
+    return -1;
+  }
   if (b->nleaves == b->capleaves) {
     int cap = b->capleaves ? b->capleaves * 2 : 8;
     floe__vm_leaf *p = realloc(b->leaves, (size_t)cap * sizeof *p);
@@ -157,6 +162,15 @@ static int compute(builder *b, int ln) {
       return -1;
     }
     b->leaves[in.leaf].base = x->data;
+    if (x->ch != NULL) {
+      /* read from the block buffer of each run: strides of one padded block */
+      floe__vm_leaf *l = &b->leaves[in.leaf];
+      const int nd = b->root->ndim;
+      for (int d = 0; d < nd; d++) {
+        int k = d - (nd - n->ndim);
+        l->stride[d] = (k < 0 || (n->shape[k] == 1 && b->root->shape[d] != 1)) ? 0 : x->ch->cstride[k];
+      }
+    }
     return emit(b, in);
   }
 }
@@ -289,10 +303,11 @@ floe_status floe__fuse(floe__lower *L, int root, prog **out) {
   int res = value_of(&b, root, b.root->dtype);
   floe_status st = FLOE_OK;
   if (res < 0) {
-    st = floe__fail(b.nvalues >= MAX_VALUES ? FLOE_ERR_INVALID : FLOE_ERR_NOMEM,
-                    "cannot fuse the expression: %s",
-                    b.nvalues >= MAX_VALUES ? "more than 4096 operations in one program"
-                                            : "out of memory or a missing kernel");
+    bool limit = b.nvalues >= MAX_VALUES || b.too_many_leaves;
+    st = floe__fail(limit ? FLOE_ERR_INVALID : FLOE_ERR_NOMEM, "cannot fuse the expression: %s",
+                    b.too_many_leaves      ? "more than 64 arrays read by one program"
+                    : b.nvalues >= MAX_VALUES ? "more than 4096 operations in one program"
+                                              : "out of memory or a missing kernel");
   }
   int nregs = 0;
   if (st == FLOE_OK) {
@@ -330,6 +345,11 @@ floe_status floe__fuse(floe__lower *L, int root, prog **out) {
       p->root = root;
       p->leaf_lnode = leaf_lnode;
       p->scratch = floe__vm_scratch_bytes(&p->vm);
+      for (int l = 0; l < b.nleaves; l++) {
+        if (leaf_lnode[l] >= 0 && L->ln[leaf_lnode[l]].ch != NULL) {
+          p->chunked_leaf[p->nchunked++] = l;
+        }
+      }
     }
   }
   free(b.insn);

@@ -27,11 +27,20 @@
 typedef struct floe__lower floe__lower;
 
 floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out);
+/* Names the public operation in the lowering's messages (static string). */
+void floe__lower_name(floe__lower *L, const char *op);
 void floe__lower_free(floe__lower *L);
 
 /* Adds an output: `node` computed into `dst` (C order, node's dtype), or
  * into nowhere when dst is NULL (plans and graph dumps). */
 floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst);
+
+/* Adds an output written to dataset `dataset` of the HDF5 file `path`
+ * (zstd `level`, 0 for none; the overwrite policy of floe_to_hdf5).  The
+ * file is created when the lowering runs and committed when the run
+ * succeeds. */
+floe_status floe__lower_add_file_target(floe__lower *L, floe__node *node, const char *path,
+                                        const char *dataset, int level, int overwrite);
 
 /* Runs the passes and builds the task graph. */
 floe_status floe__lower_build(floe__lower *L);

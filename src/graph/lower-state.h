@@ -3,9 +3,24 @@
 #ifndef FLOE_GRAPH_LOWER_STATE_H
 #define FLOE_GRAPH_LOWER_STATE_H
 
+#include <stdatomic.h>
+
 #include "kernels/vm-internal.h"
 #include "lower-internal.h"
 #include "scheduler/sched-internal.h"
+#include "store/file-internal.h"
+
+/* A value held as separate chunk buffers (a file, read chunk by chunk):
+ * each block is a buffer of the full chunk shape (edge blocks padded), made
+ * by its read task when a program first needs it and freed by the last task
+ * that reads it. */
+typedef struct chunked {
+  void **buf;          /* per block of the node's chunk grid */
+  atomic_int *pending; /* readers left in this run, per block */
+  int *readers;        /* per block, counted while building */
+  size_t block_bytes;
+  int64_t cstride[FLOE_MAX_DIMS]; /* C strides of one block buffer */
+} chunked;
 
 /* One canonical node of this lowering. */
 typedef struct lnode {
@@ -16,6 +31,7 @@ typedef struct lnode {
   bool bound;       /* a reduction whose data is an output's memory */
   floe_task **done; /* per block of n's chunk grid: the task that completes it */
   int64_t nblocks;
+  chunked *ch;      /* held as chunk buffers, or NULL for one buffer */
 } lnode;
 
 /* A fused program and the materialised nodes it reads. */
@@ -25,7 +41,18 @@ typedef struct prog {
   int sink;        /* the reduction it feeds, or the output it stores; -1 none */
   int *leaf_lnode; /* per vm leaf: the lnode it reads, -1 for generated leaves */
   size_t scratch;
+  int nchunked;    /* leaves that read chunk buffers */
+  int chunked_leaf[FLOE__VM_MAX_LEAVES];
 } prog;
+
+/* An output written to a file. */
+typedef struct ftarget {
+  int ln;
+  char *path, *dataset;
+  int level, overwrite;
+  floe__h5out *file;      /* during a run */
+  floe__h5out_dset *dset; /* during a run */
+} ftarget;
 
 struct floe__lower {
   floe_ctx *ctx;
@@ -44,6 +71,8 @@ struct floe__lower {
     void *dst;
   } * targets;
   int ntargets, captargets;
+  ftarget *ftargets;
+  int nftargets, capftargets;
   prog **progs;
   int nprogs, capprogs;
   floe_taskgraph *g;
@@ -52,7 +81,12 @@ struct floe__lower {
   int64_t nslots, capslots;
   /* plan figures, gathered while lowering */
   uint64_t bytes_read, bytes_written, owned_bytes, max_scratch, max_acc_block;
+  uint64_t max_blocks;    /* chunk buffers of chunked inputs, one block of each */
+  uint64_t max_out_chunk; /* the largest file output chunk */
+  const char *op;         /* the public operation, for messages */
   floe_stats stats; /* of the last run */
+  floe__io_counters io;
+  _Atomic uint64_t live, peak; /* bytes of chunk buffers held, and the most at once */
   /* everything task arguments and programs need, freed at once */
   floe__arena_block *arena;
 };

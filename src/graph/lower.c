@@ -31,9 +31,12 @@ floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out) {
   floe__lower *L = calloc(1, sizeof *L);
   FLOE_RETURN_ERROR_IF(L == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
   L->ctx = ctx;
+  L->op = "floe_job_run";
   *out = L;
   return FLOE_OK;
 }
+
+void floe__lower_name(floe__lower *L, const char *op) { L->op = op; }
 
 void floe__lower_free(floe__lower *L) {
   if (L == NULL) {
@@ -43,8 +46,18 @@ void floe__lower_free(floe__lower *L) {
     if (L->ln[i].owned) {
       free(L->ln[i].data);
     }
+    if (L->ln[i].ch != NULL) {
+      for (int64_t b = 0; b < L->ln[i].nblocks; b++) {
+        free(L->ln[i].ch->buf[b]);
+      }
+    }
     floe__node_unref(L->ln[i].n);
   }
+  for (int t = 0; t < L->nftargets; t++) {
+    free(L->ftargets[t].path);
+    free(L->ftargets[t].dataset);
+  }
+  free(L->ftargets);
   free(L->ln);
   free(L->byptr);
   free(L->byhash);
@@ -135,6 +148,37 @@ static bool same_canonical(const floe__lower *L, const floe__node *n, const int 
   return floe__node_same(&tmp, c->n);
 }
 
+static floe_status make_chunked(floe__lower *L, lnode *x) {
+  const floe__node *n = x->n;
+  int64_t blocks = 1, elems = 1;
+  chunked *ch = floe__lower_alloc(L, sizeof *ch);
+  FLOE_RETURN_ERROR_IF(ch == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  memset(ch, 0, sizeof *ch);
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    ch->cstride[d] = elems;
+    elems *= n->chunk[d];
+    blocks *= (n->shape[d] + n->chunk[d] - 1) / n->chunk[d];
+  }
+  ch->block_bytes = (size_t)elems * floe_dtype_size(n->dtype);
+  size_t nb = (size_t)(blocks > 0 ? blocks : 1);
+  ch->buf = floe__lower_alloc(L, nb * sizeof *ch->buf);
+  ch->pending = floe__lower_alloc(L, nb * sizeof *ch->pending);
+  ch->readers = floe__lower_alloc(L, nb * sizeof *ch->readers);
+  x->done = floe__lower_alloc(L, nb * sizeof *x->done);
+  FLOE_RETURN_ERROR_IF(ch->buf == NULL || ch->pending == NULL || ch->readers == NULL ||
+                           x->done == NULL,
+                       FLOE_ERR_NOMEM, "out of memory planning a compute");
+  memset(ch->buf, 0, nb * sizeof *ch->buf);
+  memset(ch->readers, 0, nb * sizeof *ch->readers);
+  memset(x->done, 0, nb * sizeof *x->done);
+  for (size_t b = 0; b < nb; b++) {
+    atomic_init(&ch->pending[b], 0);
+  }
+  x->nblocks = blocks;
+  x->ch = ch;
+  return FLOE_OK;
+}
+
 /* The canonical lnode of n, its inputs first (iteratively: graphs may be
  * deep chains). */
 static floe_status canonical(floe__lower *L, floe__node *root, int *out) {
@@ -208,6 +252,8 @@ static floe_status canonical(floe__lower *L, floe__node *root, int *out) {
         x->data = (void *)n->p.buffer.data;
       } else if (n->kind == FLOE__NODE_STORED) {
         x->data = n->p.stored.data;
+      } else if (n->kind == FLOE__NODE_FILE && (st = make_chunked(L, x)) != FLOE_OK) {
+        break;
       }
       L->byhash[h] = found;
     }
@@ -231,6 +277,33 @@ floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst) 
     L->captargets = c;
   }
   L->targets[L->ntargets++] = (struct target){ln, dst};
+  return FLOE_OK;
+}
+
+floe_status floe__lower_add_file_target(floe__lower *L, floe__node *node, const char *path,
+                                        const char *dataset, int level, int overwrite) {
+  int ln;
+  FLOE_FORWARD_IF_ERROR(canonical(L, node, &ln));
+  if (L->nftargets == L->capftargets) {
+    int c = L->capftargets ? L->capftargets * 2 : 4;
+    ftarget *t = realloc(L->ftargets, (size_t)c * sizeof *t);
+    FLOE_RETURN_ERROR_IF(t == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    L->ftargets = t;
+    L->capftargets = c;
+  }
+  ftarget *t = &L->ftargets[L->nftargets];
+  memset(t, 0, sizeof *t);
+  t->ln = ln;
+  t->level = level;
+  t->overwrite = overwrite;
+  t->path = strdup(path);
+  t->dataset = strdup(dataset);
+  if (t->path == NULL || t->dataset == NULL) {
+    free(t->path);
+    free(t->dataset);
+    return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+  }
+  L->nftargets++;
   return FLOE_OK;
 }
 
@@ -271,10 +344,208 @@ static bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
 /* ------------------------------------------------------------------ tasks */
 
 typedef struct ewise_arg {
+  floe__lower *L;
   const prog *p;
   floe__vm_sink sink;
   int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
 } ewise_arg;
+
+typedef struct read_arg {
+  floe__lower *L;
+  int ln;
+  int64_t flat;
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+} read_arg;
+
+typedef struct fstore_arg {
+  ewise_arg e;
+  ftarget *ft;
+  int64_t coord[FLOE_MAX_DIMS];
+} fstore_arg;
+
+/* ------------------------------------------------------------ chunk buffers */
+
+static void hold(floe__lower *L, size_t bytes) {
+  uint64_t now = atomic_fetch_add_explicit(&L->live, bytes, memory_order_relaxed) + bytes;
+  uint64_t peak = atomic_load_explicit(&L->peak, memory_order_relaxed);
+  while (now > peak &&
+         !atomic_compare_exchange_weak_explicit(&L->peak, &peak, now, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+  }
+}
+
+static void unhold(floe__lower *L, size_t bytes) {
+  atomic_fetch_sub_explicit(&L->live, bytes, memory_order_relaxed);
+}
+
+/* The blocks of leaf l's node that region [lo, hi) of program p reads:
+ * [blo, bhi) per node axis.  False when the region is empty. */
+static bool leaf_blocks(const floe__lower *L, const prog *p, int l, const int64_t *lo,
+                        const int64_t *hi, int64_t *blo, int64_t *bhi) {
+  const floe__node *mn = L->ln[p->leaf_lnode[l]].n;
+  const int nd = p->vm.ndim;
+  for (int k = 0; k < mn->ndim; k++) {
+    int d = k + (nd - mn->ndim);
+    if (hi[d] <= lo[d]) {
+      return false;
+    }
+    bool bcast = mn->shape[k] == 1 && p->vm.shape[d] != 1;
+    blo[k] = bcast ? 0 : lo[d] / mn->chunk[k];
+    bhi[k] = bcast ? 1 : (hi[d] - 1) / mn->chunk[k] + 1;
+  }
+  return true;
+}
+
+static int64_t flat_block(const floe__node *n, const int64_t *c) {
+  int64_t flat = 0;
+  for (int k = 0; k < n->ndim; k++) {
+    flat = flat * ((n->shape[k] + n->chunk[k] - 1) / n->chunk[k]) + c[k];
+  }
+  return flat;
+}
+
+/* Where the next sub-region along axis d starts after x: the next chunk
+ * boundary of any chunked leaf, or hi. */
+static int64_t next_cut(const floe__lower *L, const prog *p, int d, int64_t x, int64_t hi) {
+  const int nd = p->vm.ndim;
+  int64_t cut = hi;
+  for (int i = 0; i < p->nchunked; i++) {
+    const floe__node *mn = L->ln[p->leaf_lnode[p->chunked_leaf[i]]].n;
+    int k = d - (nd - mn->ndim);
+    if (k < 0 || (mn->shape[k] == 1 && p->vm.shape[d] != 1)) {
+      continue;
+    }
+    int64_t c = (x / mn->chunk[k] + 1) * mn->chunk[k];
+    cut = c < cut ? c : cut;
+  }
+  return cut;
+}
+
+/* Runs program p over [lo, hi) into `sink`.  Chunked inputs split the
+ * region where their blocks change, each piece reading its blocks' buffers;
+ * afterwards the task's hold on those blocks is released, and a block no
+ * task still needs is freed. */
+static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
+                       const floe__vm_sink *sink, void *scratch) {
+  if (p->nchunked == 0) {
+    floe__vm_run(&p->vm, lo, hi, sink, NULL, scratch);
+    return;
+  }
+  const int nd = p->vm.ndim;
+  floe__vm_bind bind;
+  memset(bind.base, 0, sizeof bind.base);
+  int64_t slo[FLOE_MAX_DIMS], shi[FLOE_MAX_DIMS];
+  for (int d = 0; d < nd; d++) {
+    slo[d] = lo[d];
+    shi[d] = next_cut(L, p, d, lo[d], hi[d]);
+  }
+  for (;;) {
+    for (int i = 0; i < p->nchunked; i++) {
+      int l = p->chunked_leaf[i];
+      const lnode *m = &L->ln[p->leaf_lnode[l]];
+      const floe__node *mn = m->n;
+      int64_t c[FLOE_MAX_DIMS], bias = 0;
+      for (int k = 0; k < mn->ndim; k++) {
+        int d = k + (nd - mn->ndim);
+        bool bcast = mn->shape[k] == 1 && p->vm.shape[d] != 1;
+        c[k] = bcast ? 0 : slo[d] / mn->chunk[k];
+        bias += c[k] * mn->chunk[k] * p->vm.leaves[l].stride[d];
+      }
+      bind.base[l] = m->ch->buf[flat_block(mn, c)];
+      bind.bias[l] = bias;
+    }
+    floe__vm_run(&p->vm, slo, shi, sink, &bind, scratch);
+    int d = nd - 1;
+    for (; d >= 0; d--) {
+      slo[d] = shi[d];
+      if (slo[d] < hi[d]) {
+        shi[d] = next_cut(L, p, d, slo[d], hi[d]);
+        break;
+      }
+      slo[d] = lo[d];
+      shi[d] = next_cut(L, p, d, lo[d], hi[d]);
+    }
+    if (d < 0) {
+      break;
+    }
+  }
+  /* release, block by block as depend_on_inputs counted them */
+  for (int i = 0; i < p->nchunked; i++) {
+    int l = p->chunked_leaf[i];
+    const lnode *m = &L->ln[p->leaf_lnode[l]];
+    int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], c[FLOE_MAX_DIMS];
+    if (!leaf_blocks(L, p, l, lo, hi, blo, bhi)) {
+      continue;
+    }
+    memcpy(c, blo, sizeof c);
+    for (;;) {
+      int64_t flat = flat_block(m->n, c);
+      if (atomic_fetch_sub_explicit(&m->ch->pending[flat], 1, memory_order_acq_rel) == 1) {
+        free(m->ch->buf[flat]);
+        m->ch->buf[flat] = NULL;
+        unhold(L, m->ch->block_bytes);
+      }
+      int k = m->n->ndim - 1;
+      for (; k >= 0; k--) {
+        if (++c[k] < bhi[k]) {
+          break;
+        }
+        c[k] = blo[k];
+      }
+      if (k < 0) {
+        break;
+      }
+    }
+  }
+}
+
+static floe_status read_task(void *arg) {
+  read_arg *a = arg;
+  lnode *x = &a->L->ln[a->ln];
+  void *buf = malloc(x->ch->block_bytes > 0 ? x->ch->block_bytes : 1);
+  FLOE_RETURN_ERROR_IF(buf == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes",
+                       x->ch->block_bytes);
+  floe_status st =
+      floe__h5src_read(x->n->p.file.src, a->lo, a->hi, x->n->chunk, buf, &a->L->io);
+  if (st != FLOE_OK) {
+    free(buf);
+    return st;
+  }
+  hold(a->L, x->ch->block_bytes);
+  x->ch->buf[a->flat] = buf;
+  return FLOE_OK;
+}
+
+/* Computes one chunk of a file output into a padded buffer and writes it. */
+static floe_status fstore_task(void *arg) {
+  fstore_arg *a = arg;
+  floe__lower *L = a->e.L;
+  size_t bytes = floe__h5out_chunk_bytes(a->ft->dset);
+  unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
+  void *scratch = malloc(a->e.p->scratch);
+  if (buf == NULL || scratch == NULL) {
+    free(buf);
+    free(scratch);
+    return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk of '%s'", a->ft->dataset);
+  }
+  hold(L, bytes);
+  const floe__node *n = L->ln[a->ft->ln].n;
+  bool edge = false;
+  for (int d = 0; d < n->ndim; d++) {
+    edge = edge || a->e.hi[d] - a->e.lo[d] < n->chunk[d];
+  }
+  if (edge) {
+    memset(buf, 0, bytes); /* padding: zeros compress, and files are reproducible */
+  }
+  floe__vm_sink sink = a->e.sink;
+  sink.dst = buf;
+  run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
+  free(scratch);
+  floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &L->io);
+  free(buf);
+  unhold(L, bytes);
+  return st;
+}
 
 typedef struct red_info {
   const floe__reducer *red;
@@ -308,7 +579,7 @@ static floe_status ewise_task(void *arg) {
   ewise_arg *a = arg;
   void *scratch = malloc(a->p->scratch);
   FLOE_RETURN_ERROR_IF(scratch == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
-  floe__vm_run(&a->p->vm, a->lo, a->hi, &a->sink, scratch);
+  run_region(a->L, a->p, a->lo, a->hi, &a->sink, scratch);
   free(scratch);
   return FLOE_OK;
 }
@@ -361,7 +632,7 @@ static floe_status partial_task(void *arg) {
       free(acc);
       return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
     }
-    floe__vm_run(&a->e.p->vm, a->e.lo, a->e.hi, &sink, scratch);
+    run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
     free(scratch);
   }
   if (a->finalize) {
@@ -420,6 +691,29 @@ static void **new_slot(floe__lower *L) {
   return slot;
 }
 
+/* The task that reads block `flat` (coordinates c) of chunked lnode li;
+ * made when a program first needs the block, so blocks nobody reads are
+ * never read. */
+static floe_task *read_task_for(floe__lower *L, int li, int64_t flat, const int64_t *c) {
+  const floe__node *n = L->ln[li].n;
+  read_arg *a = floe__lower_alloc(L, sizeof *a);
+  if (a == NULL) {
+    floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+    return NULL;
+  }
+  memset(a, 0, sizeof *a);
+  a->L = L;
+  a->ln = li;
+  a->flat = flat;
+  chunk_region(n, c, a->lo, a->hi);
+  uint64_t elems = 1;
+  for (int d = 0; d < n->ndim; d++) {
+    elems *= (uint64_t)(a->hi[d] - a->lo[d]);
+  }
+  L->bytes_read += elems * floe_dtype_size(n->dtype);
+  return new_task(L, read_task, a, "read");
+}
+
 /* Makes t depend on the tasks that write the blocks of materialised inputs
  * that region [lo, hi) of program p reads; counts the bytes it reads. */
 static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const int64_t *lo,
@@ -440,7 +734,9 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
       mhi[k] = bcast ? 1 : hi[d];
       elems *= mhi[k] - mlo[k];
     }
-    L->bytes_read += (uint64_t)elems * floe_dtype_size(mn->dtype);
+    if (m->ch == NULL) {
+      L->bytes_read += (uint64_t)elems * floe_dtype_size(mn->dtype);
+    }
     if (m->done == NULL || elems == 0) {
       continue;
     }
@@ -455,6 +751,12 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
       int64_t flat = 0;
       for (int k = 0; k < mn->ndim; k++) {
         flat = flat * g.n[k] + c[k];
+      }
+      if (m->ch != NULL) {
+        if (m->done[flat] == NULL) {
+          m->done[flat] = read_task_for(L, li, flat, c);
+        }
+        m->ch->readers[flat]++;
       }
       floe_task_depends(t, m->done[flat]);
       int k = mn->ndim - 1;
@@ -589,6 +891,7 @@ static floe_status build_reduction(floe__lower *L, int li) {
       for (int j = 0; j < nr; j++) {
         coord[red_ax[j]] = rc[j];
       }
+      a->e.L = L;
       if (nred > 0 && p != NULL) {
         a->e.p = p;
         chunk_region(en, coord, a->e.lo, a->e.hi);
@@ -680,6 +983,7 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
     ewise_arg *a = floe__lower_alloc(L, sizeof *a);
     FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
     memset(a, 0, sizeof *a);
+    a->L = L;
     a->p = p;
     a->sink.kind = FLOE__SINK_STORE;
     a->sink.dst = dst;
@@ -688,6 +992,53 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
     floe_task *t = new_task(L, ewise_task, a, "elementwise");
     if (t != NULL) {
       depend_on_inputs(L, t, p, a->lo, a->hi);
+    }
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
+/* One task per chunk of a file output: compute the chunk into a padded
+ * buffer, then encode and write it. */
+static floe_status build_file_store(floe__lower *L, ftarget *ft) {
+  const floe__node *n = L->ln[ft->ln].n;
+  size_t isz = floe_dtype_size(n->dtype);
+  uint64_t chunk_bytes = isz;
+  for (int d = 0; d < n->ndim; d++) {
+    chunk_bytes *= (uint64_t)n->chunk[d];
+  }
+  if (chunk_bytes > L->max_out_chunk) {
+    L->max_out_chunk = chunk_bytes;
+  }
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  prog *p;
+  FLOE_FORWARD_IF_ERROR(program_for(L, ft->ln, ft->ln, &p));
+  int64_t cs[FLOE_MAX_DIMS], c = 1;
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    cs[d] = c;
+    c *= n->chunk[d];
+  }
+  grid g = grid_of(n);
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < g.total; i++) {
+    fstore_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->e.L = L;
+    a->e.p = p;
+    a->ft = ft;
+    memcpy(a->coord, coord, sizeof coord);
+    a->e.sink.kind = FLOE__SINK_STORE;
+    memcpy(a->e.sink.dst_stride, cs, sizeof(int64_t) * (size_t)n->ndim);
+    chunk_region(n, coord, a->e.lo, a->e.hi);
+    for (int d = 0; d < n->ndim; d++) {
+      a->e.sink.dst_bias += a->e.lo[d] * cs[d];
+    }
+    floe_task *t = new_task(L, fstore_task, a, "write");
+    if (t != NULL) {
+      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
     }
     next_coord(n->ndim, g.n, coord);
   }
@@ -739,18 +1090,112 @@ floe_status floe__lower_build(floe__lower *L) {
       st = build_store(L, L->targets[t].ln, L->targets[t].dst);
     }
   }
+  for (int t = 0; t < L->nftargets && st == FLOE_OK; t++) {
+    const floe__node *n = L->ln[L->ftargets[t].ln].n;
+    L->bytes_written += (uint64_t)floe__node_size(n) * floe_dtype_size(n->dtype);
+    st = build_file_store(L, &L->ftargets[t]);
+  }
+  for (int i = 0; i < L->nln; i++) {
+    if (L->ln[i].ch != NULL) {
+      L->max_blocks += L->ln[i].ch->block_bytes;
+    }
+  }
   free(direct);
+  return st;
+}
+
+/* Creates the output files and datasets of a run; on failure, those already
+ * made are removed. */
+static floe_status open_outputs(floe__lower *L) {
+  floe_status st = FLOE_OK;
+  for (int t = 0; t < L->nftargets && st == FLOE_OK; t++) {
+    ftarget *ft = &L->ftargets[t];
+    ft->file = NULL;
+    ft->dset = NULL;
+    for (int u = 0; u < t; u++) {
+      if (strcmp(L->ftargets[u].path, ft->path) == 0) {
+        ft->file = L->ftargets[u].file;
+        break;
+      }
+    }
+    if (ft->file == NULL) {
+      st = floe__h5out_open(L->op, ft->path, ft->overwrite != 0, &ft->file);
+      if (st != FLOE_OK) {
+        break;
+      }
+    }
+    const floe__node *n = L->ln[ft->ln].n;
+    st = floe__h5out_dataset(ft->file, ft->dataset, n->dtype, n->ndim, n->shape, n->chunk,
+                             ft->level, &ft->dset);
+  }
+  return st;
+}
+
+/* Commits (ok) or removes every output file of the run. */
+static floe_status close_outputs(floe__lower *L, bool ok) {
+  floe_status st = FLOE_OK;
+  for (int t = 0; t < L->nftargets; t++) {
+    floe__h5out *f = L->ftargets[t].file;
+    if (f == NULL) {
+      continue;
+    }
+    for (int u = t; u < L->nftargets; u++) {
+      if (L->ftargets[u].file == f) {
+        L->ftargets[u].file = NULL;
+        L->ftargets[u].dset = NULL;
+      }
+    }
+    if (ok && st == FLOE_OK) {
+      st = floe__h5out_commit(f);
+    } else {
+      floe__h5out_abort(f);
+    }
+  }
   return st;
 }
 
 floe_status floe__lower_run(floe__lower *L) {
   memset(&L->stats, 0, sizeof L->stats);
+  atomic_store(&L->io.bytes_read, 0);
+  atomic_store(&L->io.bytes_written, 0);
+  atomic_store(&L->io.io_ns, 0);
+  atomic_store(&L->live, L->owned_bytes);
+  atomic_store(&L->peak, L->owned_bytes);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  floe_status st = floe_taskgraph_run(L->g);
+  for (int i = 0; i < L->nln; i++) {
+    chunked *ch = L->ln[i].ch;
+    for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
+      atomic_store_explicit(&ch->pending[b], ch->readers[b], memory_order_relaxed);
+    }
+  }
+  floe_status st = open_outputs(L);
+  if (st == FLOE_OK) {
+    st = floe_taskgraph_run(L->g);
+  }
+  /* blocks left by a failed or cancelled run */
+  for (int i = 0; i < L->nln; i++) {
+    chunked *ch = L->ln[i].ch;
+    for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
+      free(ch->buf[b]);
+      ch->buf[b] = NULL;
+    }
+  }
+  if (st == FLOE_OK) {
+    st = close_outputs(L, true);
+  } else {
+    /* keep the run's message: removing the outputs must not replace it */
+    floe__error saved = *floe__error_slot();
+    close_outputs(L, false);
+    *floe__error_slot() = saved;
+  }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   L->stats.tasks = floe_taskgraph_size(L->g);
   L->stats.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  L->stats.bytes_read = atomic_load(&L->io.bytes_read);
+  L->stats.bytes_written = atomic_load(&L->io.bytes_written);
+  L->stats.io_seconds = 1e-9 * (double)atomic_load(&L->io.io_ns);
+  L->stats.peak_memory = atomic_load(&L->peak);
   return st;
 }
 
@@ -770,5 +1215,6 @@ void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
      one tree level in flight */
   info->peak_memory =
       L->owned_bytes +
-      busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) * L->max_acc_block);
+      busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) * L->max_acc_block +
+              L->max_blocks + L->max_out_chunk);
 }

@@ -21,6 +21,7 @@ typedef enum floe__node_kind {
   /* sources: random access, computed inside fused programs or read directly */
   FLOE__NODE_BUFFER,   /* caller memory, C order */
   FLOE__NODE_STORED,   /* a persisted result owned by the node */
+  FLOE__NODE_FILE,     /* a dataset in a file, read chunk by chunk */
   FLOE__NODE_FULL,     /* every element one value */
   FLOE__NODE_ARANGE,   /* start + i * step */
   FLOE__NODE_RANDOM,   /* counter-based random numbers */
@@ -54,6 +55,9 @@ struct floe__node {
     struct {
       void *data; /* owned */
     } stored;
+    struct {
+      struct floe__h5src *src; /* a reference */
+    } file;
     struct {
       double value;
       int64_t ivalue; /* exact value of an integer fill */
@@ -114,7 +118,8 @@ static inline bool floe__node_is_elementwise(const floe__node *n) {
   return n->kind >= FLOE__NODE_FULL && n->kind <= FLOE__NODE_CAST;
 }
 static inline bool floe__node_is_memory(const floe__node *n) {
-  return n->kind == FLOE__NODE_BUFFER || n->kind == FLOE__NODE_STORED;
+  return n->kind == FLOE__NODE_BUFFER || n->kind == FLOE__NODE_STORED ||
+         n->kind == FLOE__NODE_FILE;
 }
 
 /* "(20000, 10000)" into buf. */

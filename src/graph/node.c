@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "node-internal.h"
+#include "store/file-internal.h"
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -33,6 +34,9 @@ static uint64_t node_hash(const floe__node *n) {
     break;
   case FLOE__NODE_STORED:
     h = mix(h, (uint64_t)(uintptr_t)n->p.stored.data);
+    break;
+  case FLOE__NODE_FILE:
+    h = mix(h, (uint64_t)(uintptr_t)n->p.file.src);
     break;
   case FLOE__NODE_FULL:
     h = mix(mix(h, bits_of(n->p.full.value)), (uint64_t)n->p.full.ivalue);
@@ -84,6 +88,8 @@ bool floe__node_same(const floe__node *a, const floe__node *b) {
     return a->p.buffer.data == b->p.buffer.data;
   case FLOE__NODE_STORED:
     return a->p.stored.data == b->p.stored.data;
+  case FLOE__NODE_FILE:
+    return a->p.file.src == b->p.file.src;
   case FLOE__NODE_FULL:
     return bits_of(a->p.full.value) == bits_of(b->p.full.value) &&
            a->p.full.ivalue == b->p.full.ivalue;
@@ -156,6 +162,8 @@ void floe__node_ref(floe__node *n) { atomic_fetch_add_explicit(&n->refs, 1, memo
 static void node_free(floe__node *n) {
   if (n->kind == FLOE__NODE_STORED) {
     free(n->p.stored.data);
+  } else if (n->kind == FLOE__NODE_FILE) {
+    floe__h5src_unref(n->p.file.src);
   }
   free(n->msg);
   free(n);

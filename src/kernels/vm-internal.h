@@ -73,6 +73,16 @@ typedef struct floe__vm_program {
   floe_dtype out_dtype;
 } floe__vm_program;
 
+#define FLOE__VM_MAX_LEAVES 64
+
+/* Per-run bases for memory leaves that live in separate chunk buffers: leaf
+ * l reads base[l] (when not NULL) with its offsets reduced by bias[l] (the
+ * offset of the buffer's first element in the leaf's stride space). */
+typedef struct floe__vm_bind {
+  const void *base[FLOE__VM_MAX_LEAVES];
+  int64_t bias[FLOE__VM_MAX_LEAVES];
+} floe__vm_bind;
+
 typedef enum floe__vm_sink_kind { FLOE__SINK_STORE, FLOE__SINK_REDUCE } floe__vm_sink_kind;
 
 typedef struct floe__vm_sink {
@@ -80,6 +90,7 @@ typedef struct floe__vm_sink {
   /* STORE: destination of out_dtype */
   void *dst;
   int64_t dst_stride[FLOE_MAX_DIMS];
+  int64_t dst_bias; /* subtracted from destination offsets (a chunk buffer's origin) */
   /* REDUCE: accumulators; acc_stride is 0 on reduced axes */
   const floe__reducer *red;
   void *acc;
@@ -92,9 +103,10 @@ typedef struct floe__vm_sink {
 /* Scratch bytes one run of the program needs (registers and temporaries). */
 size_t floe__vm_scratch_bytes(const floe__vm_program *p);
 
-/* Runs the program over [lo, hi) into the sink.  `scratch` holds at least
- * floe__vm_scratch_bytes(p) bytes, 64-byte aligned. */
+/* Runs the program over [lo, hi) into the sink, with leaves rebound by
+ * `bind` (may be NULL).  `scratch` holds at least floe__vm_scratch_bytes(p)
+ * bytes, 64-byte aligned. */
 void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *hi,
-                  const floe__vm_sink *sink, void *scratch);
+                  const floe__vm_sink *sink, const floe__vm_bind *bind, void *scratch);
 
 #endif

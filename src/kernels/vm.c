@@ -183,7 +183,7 @@ static int plan_walk(walk *w, int ndim, const int64_t *lo, const int64_t *hi,
 }
 
 void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *hi,
-                  const floe__vm_sink *sink, void *scratch) {
+                  const floe__vm_sink *sink, const floe__vm_bind *bind, void *scratch) {
   const int64_t *views[MAX_VIEWS];
   int nviews = 0;
   for (int l = 0; l < p->nleaves; l++) {
@@ -202,6 +202,16 @@ void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *h
   }
   if (sink->kind == FLOE__SINK_REDUCE) {
     w.off0[sv] -= sink->acc_bias;
+  } else {
+    w.off0[sv] -= sink->dst_bias;
+  }
+  const void *base[FLOE__VM_MAX_LEAVES];
+  for (int l = 0; l < p->nleaves; l++) {
+    base[l] = p->leaves[l].base;
+    if (bind != NULL && bind->base[l] != NULL) {
+      base[l] = bind->base[l];
+      w.off0[l] -= bind->bias[l];
+    }
   }
 
   unsigned char *regbase = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
@@ -249,11 +259,10 @@ void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *h
         }
         switch (in->code) {
         case FLOE__VM_LOAD: {
-          const floe__vm_leaf *l = &p->leaves[in->leaf];
           size_t isz = floe_dtype_size(in->dtype);
           int64_t s = w.stride[in->leaf][inner];
           const unsigned char *src =
-              (const unsigned char *)l->base + (size_t)(off[in->leaf] + t0 * s) * isz;
+              (const unsigned char *)base[in->leaf] + (size_t)(off[in->leaf] + t0 * s) * isz;
           if (s == 1) {
             rp[in->dst] = (void *)src; /* alias: never written through */
             continue;

@@ -1,0 +1,69 @@
+/* The one I/O lock and HDF5 error messages (see h5-private.h). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "h5-private.h"
+
+static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int quiet;
+
+void floe__h5_lock(void) {
+  pthread_mutex_lock(&io_lock);
+  if (!quiet) {
+    /* HDF5's error stack, and whether it prints, are per thread */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    quiet = 1;
+  }
+  H5Eclear2(H5E_DEFAULT);
+}
+
+void floe__h5_unlock(void) { pthread_mutex_unlock(&io_lock); }
+
+typedef struct reason {
+  char *buf;
+  size_t cap;
+  int found;
+} reason;
+
+static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data) {
+  reason *r = data;
+  if (n == 0 && e->desc != NULL && e->desc[0] != '\0') {
+    snprintf(r->buf, r->cap, "%s", e->desc);
+    r->found = 1;
+  }
+  return 0;
+}
+
+const char *floe__h5_reason(char *buf, size_t cap) {
+  reason r = {buf, cap, 0};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, &r);
+  if (!r.found) {
+    snprintf(buf, cap, "unknown HDF5 error");
+  }
+  return buf;
+}
+
+hid_t floe__h5_type(floe_dtype dtype) {
+  switch (dtype) {
+  case FLOE_BOOL: {
+    hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+    signed char f = 0, v = 1;
+    H5Tenum_insert(t, "FALSE", &f);
+    H5Tenum_insert(t, "TRUE", &v);
+    return t;
+  }
+  case FLOE_UINT8:
+    return H5Tcopy(H5T_NATIVE_UINT8);
+  case FLOE_INT32:
+    return H5Tcopy(H5T_NATIVE_INT32);
+  case FLOE_INT64:
+    return H5Tcopy(H5T_NATIVE_INT64);
+  case FLOE_FLOAT32:
+    return H5Tcopy(H5T_NATIVE_FLOAT);
+  case FLOE_FLOAT64:
+    return H5Tcopy(H5T_NATIVE_DOUBLE);
+  default:
+    return H5I_INVALID_HID;
+  }
+}

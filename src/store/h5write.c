@@ -1,0 +1,375 @@
+/* Writing HDF5 datasets chunk by chunk (see file-internal.h).
+ *
+ * Nothing half-written: a new file is created as ".NAME.floe-PID-N" beside
+ * its final path and renamed over it only at commit, after HDF5 has closed
+ * it and its bytes are on disk (fsync); in an existing file (overwrite) each
+ * dataset is created under a temporary link in its group and moved to its
+ * name at commit.  A failed run removes the temporary file or links. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error-internal.h"
+#include "core/sync-internal.h"
+#include "file-internal.h"
+#include "h5-private.h"
+#include "store/codec-internal.h"
+
+struct floe__h5out_dset {
+  floe__h5out *file;
+  char *name, *tmpname; /* tmpname: the link while writing into an existing file */
+  hid_t dset;
+  int ndim;
+  int64_t shape[FLOE_MAX_DIMS], chunk[FLOE_MAX_DIMS];
+  floe_dtype dtype;
+  hid_t memtype; /* scalar datasets */
+  int level;
+  size_t chunk_bytes;
+  floe__h5out_dset *next;
+};
+
+struct floe__h5out {
+  char *path;    /* final */
+  char *tmppath; /* a new file's temporary name; NULL when writing in place */
+  const char *op;
+  hid_t file;
+  floe__h5out_dset *dsets;
+};
+
+static _Atomic unsigned tmp_counter;
+
+static void out_free(floe__h5out *f) {
+  for (floe__h5out_dset *d = f->dsets; d != NULL;) {
+    floe__h5out_dset *next = d->next;
+    free(d->name);
+    free(d->tmpname);
+    free(d);
+    d = next;
+  }
+  free(f->path);
+  free(f->tmppath);
+  free(f);
+}
+
+/* Closes every HDF5 object of the file; under the lock.  < 0 on failure. */
+static herr_t close_all(floe__h5out *f) {
+  herr_t rc = 0;
+  for (floe__h5out_dset *d = f->dsets; d != NULL; d = d->next) {
+    if (d->memtype > 0) {
+      rc |= H5Tclose(d->memtype);
+      d->memtype = 0;
+    }
+    if (d->dset > 0) {
+      rc |= H5Dclose(d->dset);
+      d->dset = 0;
+    }
+  }
+  if (f->file > 0) {
+    rc |= H5Fclose(f->file);
+    f->file = 0;
+  }
+  return rc;
+}
+
+floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, floe__h5out **out) {
+  *out = NULL;
+  FLOE_RETURN_ERROR_IF(path == NULL || path[0] == '\0', FLOE_ERR_INVALID, "%s: the path is %s", op,
+                       path == NULL ? "NULL" : "empty");
+  struct stat sb;
+  bool exists = stat(path, &sb) == 0;
+  FLOE_RETURN_ERROR_IF(exists && !overwrite, FLOE_ERR_IO,
+                       "%s: '%s' exists; set the overwrite option (--overwrite) to replace the "
+                       "dataset in it",
+                       op, path);
+  FLOE_RETURN_ERROR_IF(exists && S_ISDIR(sb.st_mode), FLOE_ERR_IO, "%s: '%s' is a directory", op,
+                       path);
+  floe__h5out *f = calloc(1, sizeof *f);
+  FLOE_RETURN_ERROR_IF(f == NULL, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  f->op = op;
+  f->path = strdup(path);
+  if (f->path == NULL) {
+    out_free(f);
+    return floe__fail(FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  char why[512];
+  floe__h5_lock();
+  bool in_place = exists && H5Fis_hdf5(path) > 0;
+  if (in_place) {
+    f->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f->file < 0) {
+      floe__h5_reason(why, sizeof why);
+      floe__h5_unlock();
+      out_free(f);
+      return floe__fail(FLOE_ERR_IO, "%s: cannot open '%s' for writing: %s", op, path, why);
+    }
+    floe__h5_unlock();
+    *out = f;
+    return FLOE_OK;
+  }
+  /* a new file (or a non-HDF5 file to replace): a temporary beside it */
+  char *dup1 = strdup(path), *dup2 = strdup(path);
+  size_t cap = strlen(path) + 64;
+  f->tmppath = malloc(cap);
+  if (dup1 == NULL || dup2 == NULL || f->tmppath == NULL) {
+    floe__h5_unlock();
+    free(dup1);
+    free(dup2);
+    out_free(f);
+    return floe__fail(FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  snprintf(f->tmppath, cap, "%s/.%s.floe-%ld-%u", dirname(dup1), basename(dup2), (long)getpid(),
+           atomic_fetch_add(&tmp_counter, 1));
+  free(dup1);
+  free(dup2);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  /* chunk data on 4 KiB boundaries, as the page cache and direct I/O like */
+  H5Pset_alignment(fapl, 1 << 16, 4096);
+  f->file = H5Fcreate(f->tmppath, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (f->file < 0) {
+    floe__h5_reason(why, sizeof why);
+    floe__h5_unlock();
+    floe_status st = floe__fail(FLOE_ERR_IO, "%s: cannot create '%s': %s", op, path, why);
+    unlink(f->tmppath);
+    out_free(f);
+    return st;
+  }
+  floe__h5_unlock();
+  *out = f;
+  return FLOE_OK;
+}
+
+/* The link name `name` with a temporary last component. */
+static char *tmp_link(const char *name) {
+  size_t cap = strlen(name) + 64;
+  char *t = malloc(cap);
+  if (t != NULL) {
+    const char *slash = strrchr(name, '/');
+    int dir = slash == NULL ? 0 : (int)(slash - name + 1);
+    snprintf(t, cap, "%.*s.%s.floe-%ld-%u", dir, name, name + dir, (long)getpid(),
+             atomic_fetch_add(&tmp_counter, 1));
+  }
+  return t;
+}
+
+floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dtype, int ndim,
+                                const int64_t *shape, const int64_t *chunk, int level,
+                                floe__h5out_dset **out) {
+  const char *op = f->op;
+  FLOE_RETURN_ERROR_IF(name == NULL || name[0] == '\0', FLOE_ERR_INVALID,
+                       "%s: the dataset name is %s", op, name == NULL ? "NULL" : "empty");
+  for (floe__h5out_dset *o = f->dsets; o != NULL; o = o->next) {
+    FLOE_RETURN_ERROR_IF(strcmp(o->name, name) == 0, FLOE_ERR_INVALID,
+                         "%s: dataset '%s' of '%s' is written twice by one job", op, name, f->path);
+  }
+  floe__h5out_dset *d = calloc(1, sizeof *d);
+  FLOE_RETURN_ERROR_IF(d == NULL, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  d->file = f;
+  d->ndim = ndim;
+  d->dtype = dtype;
+  d->level = level;
+  d->name = strdup(name);
+  d->tmpname = f->tmppath == NULL ? tmp_link(name) : NULL;
+  if (d->name == NULL || (f->tmppath == NULL && d->tmpname == NULL)) {
+    free(d->name);
+    free(d->tmpname);
+    free(d);
+    return floe__fail(FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  d->next = f->dsets;
+  f->dsets = d;
+  hsize_t dims[FLOE_MAX_DIMS], cd[FLOE_MAX_DIMS];
+  uint64_t elems = 1, celems = 1;
+  for (int k = 0; k < ndim; k++) {
+    d->shape[k] = shape[k];
+    d->chunk[k] = chunk[k] > 0 ? chunk[k] : 1;
+    dims[k] = (hsize_t)shape[k];
+    cd[k] = (hsize_t)d->chunk[k];
+    elems *= (uint64_t)shape[k];
+    celems *= (uint64_t)d->chunk[k];
+  }
+  d->chunk_bytes = (size_t)celems * floe_dtype_size(dtype);
+  FLOE_RETURN_ERROR_IF(d->chunk_bytes >= (1ull << 32), FLOE_ERR_INVALID,
+                       "%s: chunks of %zu bytes are too big for HDF5 (4 GiB at most); rechunk "
+                       "the array before writing '%s'",
+                       op, d->chunk_bytes, name);
+  if (level > 0) {
+    FLOE_FORWARD_IF_ERROR(floe__zstd_filter_register());
+  }
+  char why[512];
+  floe__h5_lock();
+  hid_t type = floe__h5_type(dtype);
+  hid_t space = ndim > 0 ? H5Screate_simple(ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  if (ndim > 0 && elems > 0) {
+    H5Pset_chunk(dcpl, ndim, cd);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    if (level > 0) {
+      unsigned cdv = (unsigned)level;
+      H5Pset_shuffle(dcpl);
+      H5Pset_filter(dcpl, FLOE__H5Z_ZSTD, H5Z_FLAG_OPTIONAL, 1, &cdv);
+    }
+  }
+  const char *link = d->tmpname != NULL ? d->tmpname : name;
+  d->dset = H5Dcreate2(f->file, link, type, space, lcpl, dcpl, H5P_DEFAULT);
+  if (d->dset < 0) {
+    floe__h5_reason(why, sizeof why);
+  }
+  if (ndim == 0) {
+    d->memtype = type;
+  } else {
+    H5Tclose(type);
+  }
+  H5Pclose(lcpl);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  floe__h5_unlock();
+  FLOE_RETURN_ERROR_IF(d->dset < 0, FLOE_ERR_IO, "%s: cannot create dataset '%s' in '%s': %s", op,
+                       name, f->path, why);
+  *out = d;
+  return FLOE_OK;
+}
+
+size_t floe__h5out_chunk_bytes(const floe__h5out_dset *d) { return d->chunk_bytes; }
+
+floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
+                              floe__io_counters *io) {
+  const floe__h5out *f = d->file;
+  hsize_t off[FLOE_MAX_DIMS];
+  for (int k = 0; k < d->ndim; k++) {
+    off[k] = (hsize_t)(coord[k] * d->chunk[k]);
+  }
+  void *packed = NULL;
+  size_t size = d->chunk_bytes;
+  const void *bytes = data;
+  if (d->level > 0 && d->ndim > 0) {
+    size_t bound = floe__encode_bound(d->chunk_bytes);
+    packed = malloc(bound + d->chunk_bytes);
+    FLOE_RETURN_ERROR_IF(packed == NULL, FLOE_ERR_NOMEM,
+                         "%s: out of memory compressing a chunk of '%s'", f->op, d->name);
+    floe_status st =
+        floe__encode_shuffle_zstd(data, d->chunk_bytes, floe_dtype_size(d->dtype), d->level,
+                                  packed, &size, (unsigned char *)packed + bound);
+    if (st != FLOE_OK) {
+      free(packed);
+      return st;
+    }
+    bytes = packed;
+  }
+  int64_t t0 = floe__now_ns();
+  char why[512];
+  floe__h5_lock();
+  herr_t rc = d->ndim == 0
+                  ? H5Dwrite(d->dset, d->memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data)
+                  : H5Dwrite_chunk(d->dset, H5P_DEFAULT, 0, off, size, bytes);
+  if (rc < 0) {
+    floe__h5_reason(why, sizeof why);
+  }
+  floe__h5_unlock();
+  free(packed);
+  atomic_fetch_add_explicit(&io->io_ns, (uint64_t)(floe__now_ns() - t0), memory_order_relaxed);
+  if (rc < 0) {
+    char c[160] = "(";
+    size_t n = 1;
+    for (int k = 0; k < d->ndim && n < sizeof c; k++) {
+      n += (size_t)snprintf(c + n, sizeof c - n, "%s%lld", k ? ", " : "", (long long)off[k]);
+    }
+    if (n < sizeof c) {
+      snprintf(c + n, sizeof c - n, ")");
+    }
+    return floe__fail(FLOE_ERR_IO, "%s: writing the chunk at %s of '%s' in '%s': %s", f->op, c,
+                      d->name, f->path, why);
+  }
+  atomic_fetch_add_explicit(&io->bytes_written, size, memory_order_relaxed);
+  return FLOE_OK;
+}
+
+static floe_status sync_path(const char *op, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    floe_status st = floe__fail(FLOE_ERR_IO, "%s: cannot flush '%s' to disk: %s", op, path,
+                                strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+    }
+    return st;
+  }
+  close(fd);
+  return FLOE_OK;
+}
+
+floe_status floe__h5out_commit(floe__h5out *f) {
+  char why[512] = "";
+  floe_status st = FLOE_OK;
+  floe__h5_lock();
+  if (f->tmppath == NULL) {
+    /* in place: replace the named datasets by the temporary ones */
+    for (floe__h5out_dset *d = f->dsets; d != NULL && st == FLOE_OK; d = d->next) {
+      if (d->dset > 0) {
+        H5Dclose(d->dset);
+        d->dset = 0;
+      }
+      herr_t rc = 0;
+      if (H5Lexists(f->file, d->name, H5P_DEFAULT) > 0) {
+        rc = H5Ldelete(f->file, d->name, H5P_DEFAULT);
+      }
+      if (rc >= 0) {
+        rc = H5Lmove(f->file, d->tmpname, f->file, d->name, H5P_DEFAULT, H5P_DEFAULT);
+      }
+      if (rc < 0) {
+        st = floe__fail(FLOE_ERR_IO, "%s: cannot link dataset '%s' into '%s': %s", f->op, d->name,
+                        f->path, floe__h5_reason(why, sizeof why));
+      }
+    }
+  }
+  if (close_all(f) < 0 && st == FLOE_OK) {
+    st = floe__fail(FLOE_ERR_IO, "%s: closing '%s' failed: %s", f->op, f->path,
+                    floe__h5_reason(why, sizeof why));
+  }
+  floe__h5_unlock();
+  const char *written = f->tmppath != NULL ? f->tmppath : f->path;
+  if (st == FLOE_OK) {
+    st = sync_path(f->op, written);
+  }
+  if (st == FLOE_OK && f->tmppath != NULL && rename(f->tmppath, f->path) != 0) {
+    st = floe__fail(FLOE_ERR_IO, "%s: cannot rename the finished file to '%s': %s", f->op,
+                    f->path, strerror(errno));
+  }
+  if (st != FLOE_OK && f->tmppath != NULL) {
+    unlink(f->tmppath);
+  }
+  out_free(f);
+  return st;
+}
+
+void floe__h5out_abort(floe__h5out *f) {
+  if (f == NULL) {
+    return;
+  }
+  floe__h5_lock();
+  if (f->tmppath == NULL) {
+    for (floe__h5out_dset *d = f->dsets; d != NULL; d = d->next) {
+      if (d->dset > 0) {
+        H5Dclose(d->dset);
+        d->dset = 0;
+      }
+      if (d->tmpname != NULL && H5Lexists(f->file, d->tmpname, H5P_DEFAULT) > 0) {
+        H5Ldelete(f->file, d->tmpname, H5P_DEFAULT);
+      }
+    }
+  }
+  close_all(f);
+  floe__h5_unlock();
+  if (f->tmppath != NULL) {
+    unlink(f->tmppath);
+  }
+  out_free(f);
+}
