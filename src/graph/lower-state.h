@@ -22,6 +22,10 @@ typedef struct chunked {
   int64_t cstride[FLOE_MAX_DIMS]; /* C strides of one block buffer */
 } chunked;
 
+#include <pthread.h>
+
+#define FLOE__POOL_MAX 64 /* chunk buffers kept for reuse by one lowering */
+
 /* One canonical node of this lowering. */
 typedef struct lnode {
   floe__node *n;
@@ -85,6 +89,12 @@ struct floe__lower {
   uint64_t max_out_chunk; /* the largest file output chunk */
   const char *op;         /* the public operation, for messages */
   floe_stats stats; /* of the last run */
+  pthread_mutex_t pool_lock; /* recycled chunk buffers */
+  struct pooled {
+    void *p;
+    size_t bytes;
+  } pool[FLOE__POOL_MAX];
+  int npool;
   floe__io_counters io;
   _Atomic uint64_t live, peak; /* bytes of chunk buffers held, and the most at once */
   /* everything task arguments and programs need, freed at once */

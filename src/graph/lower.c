@@ -1,4 +1,5 @@
 /* Lowering passes and chunk tasks (see lower-internal.h). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,7 @@ floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out) {
   FLOE_RETURN_ERROR_IF(L == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
   L->ctx = ctx;
   L->op = "floe_job_run";
+  pthread_mutex_init(&L->pool_lock, NULL);
   *out = L;
   return FLOE_OK;
 }
@@ -58,6 +60,10 @@ void floe__lower_free(floe__lower *L) {
     free(L->ftargets[t].dataset);
   }
   free(L->ftargets);
+  for (int i = 0; i < L->npool; i++) {
+    free(L->pool[i].p);
+  }
+  pthread_mutex_destroy(&L->pool_lock);
   free(L->ln);
   free(L->byptr);
   free(L->byhash);
@@ -378,6 +384,40 @@ static void unhold(floe__lower *L, size_t bytes) {
   atomic_fetch_sub_explicit(&L->live, bytes, memory_order_relaxed);
 }
 
+/* Chunk buffers are recycled within a lowering: fresh large allocations
+ * are fresh mappings, and faulting in and zeroing their pages costs more
+ * than reading a chunk from the page cache.  Buffers are 4 KiB aligned
+ * (direct I/O). */
+static void *pool_get(floe__lower *L, size_t bytes) {
+  void *p = NULL;
+  pthread_mutex_lock(&L->pool_lock);
+  for (int i = 0; i < L->npool; i++) {
+    if (L->pool[i].bytes == bytes) {
+      p = L->pool[i].p;
+      L->pool[i] = L->pool[--L->npool];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&L->pool_lock);
+  if (p == NULL) {
+    p = aligned_alloc(4096, ((bytes > 0 ? bytes : 1) + 4095) & ~(size_t)4095);
+  }
+  return p;
+}
+
+static void pool_put(floe__lower *L, void *p, size_t bytes) {
+  if (p == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&L->pool_lock);
+  if (L->npool < FLOE__POOL_MAX) {
+    L->pool[L->npool++] = (struct pooled){p, bytes};
+    p = NULL;
+  }
+  pthread_mutex_unlock(&L->pool_lock);
+  free(p);
+}
+
 /* The blocks of leaf l's node that region [lo, hi) of program p reads:
  * [blo, bhi) per node axis.  False when the region is empty. */
 static bool leaf_blocks(const floe__lower *L, const prog *p, int l, const int64_t *lo,
@@ -481,7 +521,7 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
     for (;;) {
       int64_t flat = flat_block(m->n, c);
       if (atomic_fetch_sub_explicit(&m->ch->pending[flat], 1, memory_order_acq_rel) == 1) {
-        free(m->ch->buf[flat]);
+        pool_put(L, m->ch->buf[flat], m->ch->block_bytes);
         m->ch->buf[flat] = NULL;
         unhold(L, m->ch->block_bytes);
       }
@@ -502,13 +542,13 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
 static floe_status read_task(void *arg) {
   read_arg *a = arg;
   lnode *x = &a->L->ln[a->ln];
-  void *buf = malloc(x->ch->block_bytes > 0 ? x->ch->block_bytes : 1);
+  void *buf = pool_get(a->L, x->ch->block_bytes);
   FLOE_RETURN_ERROR_IF(buf == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes",
                        x->ch->block_bytes);
   floe_status st =
       floe__h5src_read(x->n->p.file.src, a->lo, a->hi, x->n->chunk, buf, &a->L->io);
   if (st != FLOE_OK) {
-    free(buf);
+    pool_put(a->L, buf, x->ch->block_bytes);
     return st;
   }
   hold(a->L, x->ch->block_bytes);
@@ -521,10 +561,10 @@ static floe_status fstore_task(void *arg) {
   fstore_arg *a = arg;
   floe__lower *L = a->e.L;
   size_t bytes = floe__h5out_chunk_bytes(a->ft->dset);
-  unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
+  unsigned char *buf = pool_get(L, bytes);
   void *scratch = malloc(a->e.p->scratch);
   if (buf == NULL || scratch == NULL) {
-    free(buf);
+    pool_put(L, buf, bytes);
     free(scratch);
     return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk of '%s'", a->ft->dataset);
   }
@@ -542,7 +582,7 @@ static floe_status fstore_task(void *arg) {
   run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
   free(scratch);
   floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &L->io);
-  free(buf);
+  pool_put(L, buf, bytes);
   unhold(L, bytes);
   return st;
 }
@@ -1177,7 +1217,7 @@ floe_status floe__lower_run(floe__lower *L) {
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
     for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
-      free(ch->buf[b]);
+      pool_put(L, ch->buf[b], ch->block_bytes);
       ch->buf[b] = NULL;
     }
   }

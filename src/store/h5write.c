@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "core/error-internal.h"
@@ -30,6 +31,7 @@ struct floe__h5out_dset {
   floe_dtype dtype;
   hid_t memtype; /* scalar datasets */
   int level;
+  bool early; /* chunks allocated at creation: written with pwrite at their addresses */
   size_t chunk_bytes;
   floe__h5out_dset *next;
 };
@@ -39,6 +41,7 @@ struct floe__h5out {
   char *tmppath; /* a new file's temporary name; NULL when writing in place */
   const char *op;
   hid_t file;
+  int fd, dfd; /* floe's own descriptors on the file: buffered and O_DIRECT (-1: none) */
   floe__h5out_dset *dsets;
 };
 
@@ -51,6 +54,12 @@ static void out_free(floe__h5out *f) {
     free(d->tmpname);
     free(d);
     d = next;
+  }
+  if (f->fd >= 0) {
+    close(f->fd);
+  }
+  if (f->dfd >= 0) {
+    close(f->dfd);
   }
   free(f->path);
   free(f->tmppath);
@@ -77,6 +86,17 @@ static herr_t close_all(floe__h5out *f) {
   return rc;
 }
 
+/* Chunk data goes around HDF5's buffered writes: with direct I/O where
+ * the chunk is aligned, which on this class of machine writes several times
+ * faster than the page cache absorbs.  Without the descriptors, chunks go
+ * through H5Dwrite_chunk. */
+static void open_raw(floe__h5out *f, const char *path) {
+  f->fd = open(path, O_WRONLY | O_CLOEXEC);
+#ifdef O_DIRECT
+  f->dfd = open(path, O_WRONLY | O_CLOEXEC | O_DIRECT);
+#endif
+}
+
 floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, floe__h5out **out) {
   *out = NULL;
   FLOE_RETURN_ERROR_IF(path == NULL || path[0] == '\0', FLOE_ERR_INVALID, "%s: the path is %s", op,
@@ -92,6 +112,7 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   floe__h5out *f = calloc(1, sizeof *f);
   FLOE_RETURN_ERROR_IF(f == NULL, FLOE_ERR_NOMEM, "%s: out of memory", op);
   f->op = op;
+  f->fd = f->dfd = -1;
   f->path = strdup(path);
   if (f->path == NULL) {
     out_free(f);
@@ -100,8 +121,12 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   char why[512];
   floe__h5_lock();
   bool in_place = exists && H5Fis_hdf5(path) > 0;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  /* chunk data on 4 KiB boundaries, as the page cache and direct I/O like */
+  H5Pset_alignment(fapl, 1 << 16, 4096);
   if (in_place) {
-    f->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
     if (f->file < 0) {
       floe__h5_reason(why, sizeof why);
       floe__h5_unlock();
@@ -109,6 +134,7 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
       return floe__fail(FLOE_ERR_IO, "%s: cannot open '%s' for writing: %s", op, path, why);
     }
     floe__h5_unlock();
+    open_raw(f, path);
     *out = f;
     return FLOE_OK;
   }
@@ -117,6 +143,7 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   size_t cap = strlen(path) + 64;
   f->tmppath = malloc(cap);
   if (dup1 == NULL || dup2 == NULL || f->tmppath == NULL) {
+    H5Pclose(fapl);
     floe__h5_unlock();
     free(dup1);
     free(dup2);
@@ -127,9 +154,6 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
            atomic_fetch_add(&tmp_counter, 1));
   free(dup1);
   free(dup2);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* chunk data on 4 KiB boundaries, as the page cache and direct I/O like */
-  H5Pset_alignment(fapl, 1 << 16, 4096);
   f->file = H5Fcreate(f->tmppath, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   if (f->file < 0) {
@@ -141,6 +165,7 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
     return st;
   }
   floe__h5_unlock();
+  open_raw(f, f->tmppath);
   *out = f;
   return FLOE_OK;
 }
@@ -212,6 +237,10 @@ floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dty
   if (ndim > 0 && elems > 0) {
     H5Pset_chunk(dcpl, ndim, cd);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    if (level == 0 && f->fd >= 0) {
+      H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+      d->early = true;
+    }
     if (level > 0) {
       unsigned cdv = (unsigned)level;
       H5Pset_shuffle(dcpl);
@@ -240,6 +269,24 @@ floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dty
 
 size_t floe__h5out_chunk_bytes(const floe__h5out_dset *d) { return d->chunk_bytes; }
 
+static floe_status pwrite_all(const floe__h5out *f, int fd, const void *data, size_t size,
+                              uint64_t off, const floe__h5out_dset *d) {
+  const unsigned char *p = data;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t w = pwrite(fd, p + done, size - done, (off_t)(off + done));
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w <= 0) {
+      return floe__fail(FLOE_ERR_IO, "%s: writing '%s' in '%s': %s", f->op, d->name, f->path,
+                        w < 0 ? strerror(errno) : "nothing written");
+    }
+    done += (size_t)w;
+  }
+  return FLOE_OK;
+}
+
 floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
                               floe__io_counters *io) {
   const floe__h5out *f = d->file;
@@ -266,6 +313,24 @@ floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const v
   }
   int64_t t0 = floe__now_ns();
   char why[512];
+  if (d->early) {
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t stored = 0;
+    unsigned mask = 0;
+    floe__h5_lock();
+    herr_t rc = H5Dget_chunk_info_by_coord(d->dset, off, &mask, &addr, &stored);
+    floe__h5_unlock();
+    if (rc >= 0 && addr != HADDR_UNDEF && stored == size) {
+      bool aligned = addr % 4096 == 0 && size % 4096 == 0 && (uintptr_t)data % 4096 == 0;
+      floe_status st = pwrite_all(f, aligned && f->dfd >= 0 ? f->dfd : f->fd, data, size, addr, d);
+      atomic_fetch_add_explicit(&io->io_ns, (uint64_t)(floe__now_ns() - t0),
+                                memory_order_relaxed);
+      if (st == FLOE_OK) {
+        atomic_fetch_add_explicit(&io->bytes_written, size, memory_order_relaxed);
+      }
+      return st;
+    }
+  }
   floe__h5_lock();
   herr_t rc = d->ndim == 0
                   ? H5Dwrite(d->dset, d->memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data)
