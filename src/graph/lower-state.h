@@ -16,6 +16,8 @@
  * that reads it. */
 typedef struct chunked {
   void **buf;          /* per block of the node's chunk grid */
+  void **map;          /* per block: the file mapping buf points into, or NULL */
+  size_t *maplen;
   atomic_int *pending; /* readers left in this run, per block */
   int *readers;        /* per block, counted while building */
   size_t block_bytes;

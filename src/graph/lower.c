@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "lower-state.h"
@@ -40,6 +41,8 @@ floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out) {
 
 void floe__lower_name(floe__lower *L, const char *op) { L->op = op; }
 
+static void drop_block(floe__lower *L, chunked *ch, int64_t b);
+
 void floe__lower_free(floe__lower *L) {
   if (L == NULL) {
     return;
@@ -50,7 +53,7 @@ void floe__lower_free(floe__lower *L) {
     }
     if (L->ln[i].ch != NULL) {
       for (int64_t b = 0; b < L->ln[i].nblocks; b++) {
-        free(L->ln[i].ch->buf[b]);
+        drop_block(L, L->ln[i].ch, b);
       }
     }
     floe__node_unref(L->ln[i].n);
@@ -170,11 +173,16 @@ static floe_status make_chunked(floe__lower *L, lnode *x) {
   ch->buf = floe__lower_alloc(L, nb * sizeof *ch->buf);
   ch->pending = floe__lower_alloc(L, nb * sizeof *ch->pending);
   ch->readers = floe__lower_alloc(L, nb * sizeof *ch->readers);
+  ch->map = floe__lower_alloc(L, nb * sizeof *ch->map);
+  ch->maplen = floe__lower_alloc(L, nb * sizeof *ch->maplen);
   x->done = floe__lower_alloc(L, nb * sizeof *x->done);
   FLOE_RETURN_ERROR_IF(ch->buf == NULL || ch->pending == NULL || ch->readers == NULL ||
                            x->done == NULL,
                        FLOE_ERR_NOMEM, "out of memory planning a compute");
+  FLOE_RETURN_ERROR_IF(ch->map == NULL || ch->maplen == NULL, FLOE_ERR_NOMEM,
+                       "out of memory planning a compute");
   memset(ch->buf, 0, nb * sizeof *ch->buf);
+  memset(ch->map, 0, nb * sizeof *ch->map);
   memset(ch->readers, 0, nb * sizeof *ch->readers);
   memset(x->done, 0, nb * sizeof *x->done);
   for (size_t b = 0; b < nb; b++) {
@@ -418,6 +426,21 @@ static void pool_put(floe__lower *L, void *p, size_t bytes) {
   free(p);
 }
 
+/* Drops block b of a chunked value: a file mapping or a pooled buffer. */
+static void drop_block(floe__lower *L, chunked *ch, int64_t b) {
+  if (ch->buf[b] == NULL) {
+    return;
+  }
+  if (ch->map[b] != NULL) {
+    munmap(ch->map[b], ch->maplen[b]);
+    ch->map[b] = NULL;
+  } else {
+    pool_put(L, ch->buf[b], ch->block_bytes);
+  }
+  ch->buf[b] = NULL;
+  unhold(L, ch->block_bytes);
+}
+
 /* The blocks of leaf l's node that region [lo, hi) of program p reads:
  * [blo, bhi) per node axis.  False when the region is empty. */
 static bool leaf_blocks(const floe__lower *L, const prog *p, int l, const int64_t *lo,
@@ -521,9 +544,7 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
     for (;;) {
       int64_t flat = flat_block(m->n, c);
       if (atomic_fetch_sub_explicit(&m->ch->pending[flat], 1, memory_order_acq_rel) == 1) {
-        pool_put(L, m->ch->buf[flat], m->ch->block_bytes);
-        m->ch->buf[flat] = NULL;
-        unhold(L, m->ch->block_bytes);
+        drop_block(L, m->ch, flat);
       }
       int k = m->n->ndim - 1;
       for (; k >= 0; k--) {
@@ -542,6 +563,15 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
 static floe_status read_task(void *arg) {
   read_arg *a = arg;
   lnode *x = &a->L->ln[a->ln];
+  const void *view;
+  FLOE_FORWARD_IF_ERROR(floe__h5src_map(x->n->p.file.src, a->lo, a->hi, x->n->chunk, &view,
+                                        &x->ch->map[a->flat], &x->ch->maplen[a->flat],
+                                        &a->L->io));
+  if (view != NULL) {
+    hold(a->L, x->ch->block_bytes); /* mapped pages count in the process's memory too */
+    x->ch->buf[a->flat] = (void *)view;
+    return FLOE_OK;
+  }
   void *buf = pool_get(a->L, x->ch->block_bytes);
   FLOE_RETURN_ERROR_IF(buf == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes",
                        x->ch->block_bytes);
@@ -1217,8 +1247,7 @@ floe_status floe__lower_run(floe__lower *L) {
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
     for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
-      pool_put(L, ch->buf[b], ch->block_bytes);
-      ch->buf[b] = NULL;
+      drop_block(L, ch, b);
     }
   }
   if (st == FLOE_OK) {

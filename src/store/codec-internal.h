@@ -68,8 +68,7 @@ void floe__unshuffle(const void *src, void *dst, size_t elem_size, size_t nbytes
 /* The AVX2 kernels (codec-avx2.c), called only after a check of the CPU:
  * they handle the first n - n % 32 of the n elements (elem_size 2, 4 or 8)
  * and return how many they did; the caller does the rest. */
-size_t floe__shuffle_avx2(const unsigned char *src, unsigned char *dst, size_t elem_size,
-                          size_t n);
+size_t floe__shuffle_avx2(const unsigned char *src, unsigned char *dst, size_t elem_size, size_t n);
 size_t floe__unshuffle_avx2(const unsigned char *src, unsigned char *dst, size_t elem_size,
                             size_t n);
 

@@ -238,6 +238,9 @@ void floe__shuffle(const void *src_, void *dst_, size_t elem_size, size_t nbytes
   unsigned char *dst = dst_;
   size_t k = elem_size;
   size_t n = k > 1 ? nbytes / k : 0;
+  if (nbytes == 0) {
+    return;
+  }
   if (n <= 1) {
     memcpy(dst, src, nbytes);
     return;
@@ -260,6 +263,9 @@ void floe__unshuffle(const void *src_, void *dst_, size_t elem_size, size_t nbyt
   unsigned char *dst = dst_;
   size_t k = elem_size;
   size_t n = k > 1 ? nbytes / k : 0;
+  if (nbytes == 0) {
+    return;
+  }
   if (n <= 1) {
     memcpy(dst, src, nbytes);
     return;
@@ -308,8 +314,8 @@ static uint32_t fletcher32(const unsigned char *data, size_t len) {
 
 /* Checks the 4 trailing bytes; the caller then drops them. */
 static floe_status fletcher_check(const unsigned char *data, size_t size) {
-  FLOE_RETURN_ERROR_IF(size < 4, FLOE_ERR_FORMAT, "fletcher32: %zu bytes, too short to hold a checksum",
-                       size);
+  FLOE_RETURN_ERROR_IF(size < 4, FLOE_ERR_FORMAT,
+                       "fletcher32: %zu bytes, too short to hold a checksum", size);
   const unsigned char *c = data + size - 4;
   uint32_t stored = c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
   uint32_t sum = fletcher32(data, size - 4);
@@ -391,8 +397,7 @@ static floe_status zstd_decode(const unsigned char *in, size_t in_size, unsigned
 
 static floe_status deflate_decode(const unsigned char *in, size_t in_size, unsigned char *out,
                                   size_t cap, size_t *size) {
-  FLOE_RETURN_ERROR_IF(in_size > UINT_MAX, FLOE_ERR_FORMAT, "deflate: chunk of %zu bytes",
-                       in_size);
+  FLOE_RETURN_ERROR_IF(in_size > UINT_MAX, FLOE_ERR_FORMAT, "deflate: chunk of %zu bytes", in_size);
   codec_tls *t = tls_get();
   FLOE_RETURN_ERROR_IF(t == NULL, FLOE_ERR_NOMEM, "deflate: out of memory for a thread's context");
   z_stream *zs = &t->zs;

@@ -56,6 +56,16 @@ void floe__h5src_describe(const floe__h5src *s, floe__h5src_info *info);
 floe_status floe__h5src_read(floe__h5src *s, const int64_t *lo, const int64_t *hi,
                              const int64_t *cdim, void *dst, floe__io_counters *io);
 
+/* When the region [lo, hi) is one whole file chunk (or, for a contiguous
+ * dataset, a whole C-order block), stored unfiltered and in floe's own
+ * representation, maps its bytes read-only instead of copying them and sets
+ * *view to the data and *map / *maplen to the mapping the caller releases
+ * with munmap.  Otherwise *view is NULL and the caller reads with
+ * floe__h5src_read.  Thread-safe. */
+floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi,
+                            const int64_t *cdim, const void **view, void **map, size_t *maplen,
+                            floe__io_counters *io);
+
 /* ------------------------------------------------------------------ writing */
 
 typedef struct floe__h5out floe__h5out;         /* one output file of a run */

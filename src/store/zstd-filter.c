@@ -106,8 +106,8 @@ static size_t decode(size_t nbytes, size_t *buf_size, void **buf) {
   return size;
 }
 
-static size_t encode(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes,
-                     size_t *buf_size, void **buf) {
+static size_t encode(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, size_t *buf_size,
+                     void **buf) {
   /* the level travels as an unsigned: negative (fast) levels wrap */
   int level = cd_nelmts > 0 ? (int)cd_values[0] : FLOE__ZSTD_DEFAULT_LEVEL;
   level = level < ZSTD_minCLevel() ? ZSTD_minCLevel() : level;
