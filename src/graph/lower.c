@@ -426,6 +426,9 @@ static void pool_put(floe__lower *L, void *p, size_t bytes) {
   free(p);
 }
 
+static void *pool_get_cb(void *L, size_t bytes) { return pool_get(L, bytes); }
+static void pool_put_cb(void *L, void *p, size_t bytes) { pool_put(L, p, bytes); }
+
 /* Drops block b of a chunked value: a file mapping or a pooled buffer. */
 static void drop_block(floe__lower *L, chunked *ch, int64_t b) {
   if (ch->buf[b] == NULL) {
@@ -575,8 +578,9 @@ static floe_status read_task(void *arg) {
   void *buf = pool_get(a->L, x->ch->block_bytes);
   FLOE_RETURN_ERROR_IF(buf == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes",
                        x->ch->block_bytes);
+  floe__bufs bufs = {pool_get_cb, pool_put_cb, a->L};
   floe_status st =
-      floe__h5src_read(x->n->p.file.src, a->lo, a->hi, x->n->chunk, buf, &a->L->io);
+      floe__h5src_read(x->n->p.file.src, a->lo, a->hi, x->n->chunk, buf, &bufs, &a->L->io);
   if (st != FLOE_OK) {
     pool_put(a->L, buf, x->ch->block_bytes);
     return st;
@@ -611,7 +615,8 @@ static floe_status fstore_task(void *arg) {
   sink.dst = buf;
   run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
   free(scratch);
-  floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &L->io);
+  floe__bufs bufs = {pool_get_cb, pool_put_cb, L};
+  floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &bufs, &L->io);
   pool_put(L, buf, bytes);
   unhold(L, bytes);
   return st;

@@ -25,6 +25,14 @@ typedef struct floe__io_counters {
   _Atomic uint64_t io_ns;
 } floe__io_counters;
 
+/* Chunk-sized work buffers, recycled by the caller: a fresh large
+ * allocation is a fresh mapping whose page faults cost more than the I/O. */
+typedef struct floe__bufs {
+  void *(*get)(void *owner, size_t bytes);
+  void (*put)(void *owner, void *p, size_t bytes);
+  void *owner;
+} floe__bufs;
+
 /* ------------------------------------------------------------------ reading */
 
 typedef struct floe__h5src floe__h5src;
@@ -54,7 +62,8 @@ void floe__h5src_describe(const floe__h5src *s, floe__h5src_info *info);
  * FLOE_ERR_FORMAT (a corrupted chunk) with a message naming the file,
  * dataset and chunk. */
 floe_status floe__h5src_read(floe__h5src *s, const int64_t *lo, const int64_t *hi,
-                             const int64_t *cdim, void *dst, floe__io_counters *io);
+                             const int64_t *cdim, void *dst, const floe__bufs *bufs,
+                             floe__io_counters *io);
 
 /* When the region [lo, hi) is one whole file chunk (or, for a contiguous
  * dataset, a whole C-order block), stored unfiltered and in floe's own
@@ -92,7 +101,7 @@ size_t floe__h5out_chunk_bytes(const floe__h5out_dset *d);
  * padded chunk in C order (padding zeroed).  Compression runs in the
  * calling worker.  Thread-safe. */
 floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
-                              floe__io_counters *io);
+                              const floe__bufs *bufs, floe__io_counters *io);
 
 /* Makes the file's datasets visible: closes it, then renames the temporary
  * file into place or links the temporary datasets under their names.  The

@@ -533,7 +533,8 @@ static floe_status read_through_hdf5(floe__h5src *s, const int64_t *lo, const in
 /* One file chunk, decoded into `out` (the file's bytes of a full chunk). */
 static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *out,
                                    size_t chunk_bytes, void **raw, size_t *rawcap, void **scratch,
-                                   size_t *scratchcap, floe__io_counters *io) {
+                                   size_t *scratchcap, const floe__bufs *bufs,
+                                   floe__io_counters *io) {
   hsize_t off[H5S_MAX_RANK];
   for (int d = 0; d < s->ndim; d++) {
     off[d] = (hsize_t)origin[d];
@@ -567,19 +568,26 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
     return pread_all(s, out, chunk_bytes, addr, io);
   }
   if (*rawcap < size) {
-    free(*raw);
+    /* one capacity for every chunk of the dataset, so the buffer recycles */
+    size_t cap = floe__encode_bound(chunk_bytes);
+    cap = cap > size ? cap : (size_t)size;
+    if (*raw != NULL) {
+      bufs->put(bufs->owner, *raw, *rawcap);
+    }
     *rawcap = 0;
-    FLOE_RETURN_ERROR_IF((*raw = malloc(size)) == NULL, FLOE_ERR_NOMEM,
+    FLOE_RETURN_ERROR_IF((*raw = bufs->get(bufs->owner, cap)) == NULL, FLOE_ERR_NOMEM,
                          "reading '%s' of '%s': out of memory for a %llu-byte chunk", s->dataset,
                          s->path, (unsigned long long)size);
-    *rawcap = size;
+    *rawcap = cap;
   }
   FLOE_FORWARD_IF_ERROR(pread_all(s, *raw, size, addr, io));
   size_t need = floe__decode_scratch_bytes(chunk_bytes);
   if (*scratchcap < need) {
-    free(*scratch);
+    if (*scratch != NULL) {
+      bufs->put(bufs->owner, *scratch, *scratchcap);
+    }
     *scratchcap = 0;
-    FLOE_RETURN_ERROR_IF((*scratch = malloc(need > 0 ? need : 1)) == NULL, FLOE_ERR_NOMEM,
+    FLOE_RETURN_ERROR_IF((*scratch = bufs->get(bufs->owner, need)) == NULL, FLOE_ERR_NOMEM,
                          "reading '%s' of '%s': out of memory decoding a chunk", s->dataset,
                          s->path);
     *scratchcap = need;
@@ -595,7 +603,8 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
 }
 
 static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t *hi,
-                                const int64_t *cdim, void *dst, floe__io_counters *io) {
+                                const int64_t *cdim, void *dst, const floe__bufs *bufs,
+                                floe__io_counters *io) {
   const int nd = s->ndim;
   size_t chunk_elems = 1;
   bool exact = true; /* the region is one whole file chunk laid out as in the file */
@@ -612,7 +621,7 @@ static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t
   void *tmp = NULL, *raw = NULL, *scratch = NULL;
   size_t rawcap = 0, scratchcap = 0;
   floe_status st = FLOE_OK;
-  if (!exact && (tmp = malloc(chunk_bytes > 0 ? chunk_bytes : 1)) == NULL) {
+  if (!exact && (tmp = bufs->get(bufs->owner, chunk_bytes)) == NULL) {
     return floe__fail(FLOE_ERR_NOMEM, "reading '%s' of '%s': out of memory for a chunk",
                       s->dataset, s->path);
   }
@@ -624,7 +633,8 @@ static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t
       bhi[d] = org[d] + s->fchunk[d] < hi[d] ? org[d] + s->fchunk[d] : hi[d];
     }
     void *target = exact ? dst : tmp;
-    st = read_file_chunk(s, org, target, chunk_bytes, &raw, &rawcap, &scratch, &scratchcap, io);
+    st = read_file_chunk(s, org, target, chunk_bytes, &raw, &rawcap, &scratch, &scratchcap, bufs,
+                         io);
     if (st != FLOE_OK) {
       break;
     }
@@ -644,9 +654,15 @@ static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t
       break;
     }
   }
-  free(tmp);
-  free(raw);
-  free(scratch);
+  if (tmp != NULL) {
+    bufs->put(bufs->owner, tmp, chunk_bytes);
+  }
+  if (raw != NULL) {
+    bufs->put(bufs->owner, raw, rawcap);
+  }
+  if (scratch != NULL) {
+    bufs->put(bufs->owner, scratch, scratchcap);
+  }
   return st;
 }
 
@@ -714,11 +730,12 @@ static floe_status read_contiguous(floe__h5src *s, const int64_t *lo, const int6
 }
 
 floe_status floe__h5src_read(floe__h5src *s, const int64_t *lo, const int64_t *hi,
-                             const int64_t *cdim, void *dst, floe__io_counters *io) {
+                             const int64_t *cdim, void *dst, const floe__bufs *bufs,
+                             floe__io_counters *io) {
   if (!s->direct) {
     return read_through_hdf5(s, lo, hi, cdim, dst, io);
   }
-  return s->chunked ? read_chunked(s, lo, hi, cdim, dst, io)
+  return s->chunked ? read_chunked(s, lo, hi, cdim, dst, bufs, io)
                     : read_contiguous(s, lo, hi, cdim, dst, io);
 }
 

@@ -288,7 +288,7 @@ static floe_status pwrite_all(const floe__h5out *f, int fd, const void *data, si
 }
 
 floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
-                              floe__io_counters *io) {
+                              const floe__bufs *bufs, floe__io_counters *io) {
   const floe__h5out *f = d->file;
   hsize_t off[FLOE_MAX_DIMS];
   for (int k = 0; k < d->ndim; k++) {
@@ -299,14 +299,14 @@ floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const v
   const void *bytes = data;
   if (d->level > 0 && d->ndim > 0) {
     size_t bound = floe__encode_bound(d->chunk_bytes);
-    packed = malloc(bound + d->chunk_bytes);
+    packed = bufs->get(bufs->owner, bound + d->chunk_bytes);
     FLOE_RETURN_ERROR_IF(packed == NULL, FLOE_ERR_NOMEM,
                          "%s: out of memory compressing a chunk of '%s'", f->op, d->name);
     floe_status st =
         floe__encode_shuffle_zstd(data, d->chunk_bytes, floe_dtype_size(d->dtype), d->level,
                                   packed, &size, (unsigned char *)packed + bound);
     if (st != FLOE_OK) {
-      free(packed);
+      bufs->put(bufs->owner, packed, bound + d->chunk_bytes);
       return st;
     }
     bytes = packed;
@@ -339,7 +339,9 @@ floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const v
     floe__h5_reason(why, sizeof why);
   }
   floe__h5_unlock();
-  free(packed);
+  if (packed != NULL) {
+    bufs->put(bufs->owner, packed, floe__encode_bound(d->chunk_bytes) + d->chunk_bytes);
+  }
   atomic_fetch_add_explicit(&io->io_ns, (uint64_t)(floe__now_ns() - t0), memory_order_relaxed);
   if (rc < 0) {
     char c[160] = "(";
