@@ -721,7 +721,7 @@ FLOE_API floe_array *floe_from_hdf5(floe_ctx *ctx, const char *path, const char 
  *  overwrite 1 an existing file keeps its other datasets and the named one is
  *  replaced.  Nothing half-written: a new file is written under a temporary
  *  name and renamed when the compute has succeeded; in an existing file the
- *  dataset is written under a temporary name and linked in at the end.  A
+ *  dataset is written anonymous and linked under its name at the end.  A
  *  failed or cancelled compute leaves files as they were. */
 FLOE_API floe_status floe_to_hdf5(floe_array *a, const char *path, const char *dataset,
                                   const floe_options *opts);

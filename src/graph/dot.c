@@ -32,7 +32,12 @@ floe_status floe__lower_dot(const floe__lower *L, FILE *out) {
   fprintf(out, "digraph floe {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
   for (int i = 0; i < L->nln; i++) {
     const floe__node *n = L->ln[i].n;
-    if (floe__node_is_memory(n) || n->kind == FLOE__NODE_REDUCE) {
+    if (n->kind == FLOE__NODE_FILE) {
+      floe__h5src_info in;
+      floe__h5src_describe(n->p.file.src, &in);
+      fprintf(out, "  v%d [shape=cylinder,label=\"%s:%s\\n%s %s\"];\n", i, in.path, in.dataset,
+              floe_dtype_name(n->dtype), floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
+    } else if (floe__node_is_memory(n) || n->kind == FLOE__NODE_REDUCE) {
       fprintf(out, "  v%d [shape=box,label=\"%s %s\\n%s\"];\n", i, kind_name(n),
               floe_dtype_name(n->dtype), floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
     }
@@ -41,6 +46,12 @@ floe_status floe__lower_dot(const floe__lower *L, FILE *out) {
     const floe__node *n = L->ln[L->targets[t].ln].n;
     fprintf(out, "  out%d [shape=doubleoctagon,label=\"output %d\\n%s %s\"];\n", t, t,
             floe_dtype_name(n->dtype), floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
+  }
+  for (int t = 0; t < L->nftargets; t++) {
+    const floe__node *n = L->ln[L->ftargets[t].ln].n;
+    fprintf(out, "  fout%d [shape=cylinder,label=\"%s:%s\\n%s %s\"];\n", t,
+            L->ftargets[t].path, L->ftargets[t].dataset, floe_dtype_name(n->dtype),
+            floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
   }
   for (int k = 0; k < L->nprogs; k++) {
     const prog *p = L->progs[k];
@@ -68,6 +79,10 @@ floe_status floe__lower_dot(const floe__lower *L, FILE *out) {
       if (p->leaf_lnode[l] >= 0) {
         fprintf(out, "  v%d -> p%d;\n", p->leaf_lnode[l], k);
       }
+    }
+    if (p->fout >= 0) {
+      fprintf(out, "  p%d -> fout%d;\n", k, p->fout);
+      continue;
     }
     if (p->sink >= 0 && L->ln[p->sink].n->kind == FLOE__NODE_REDUCE) {
       fprintf(out, "  p%d -> v%d;\n", k, p->sink);

@@ -333,6 +333,7 @@ floe_status floe__fuse(floe__lower *L, int root, prog **out) {
         memcpy(leaf_lnode, b.leaf_lnode, (size_t)b.nleaves * sizeof *leaf_lnode);
       }
       memset(p, 0, sizeof *p);
+      p->fout = -1;
       p->vm.ndim = b.root->ndim;
       memcpy(p->vm.shape, b.root->shape, sizeof p->vm.shape);
       p->vm.ninsn = b.ninsn;

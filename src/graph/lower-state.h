@@ -47,6 +47,7 @@ typedef struct prog {
   int sink;        /* the reduction it feeds, or the output it stores; -1 none */
   int *leaf_lnode; /* per vm leaf: the lnode it reads, -1 for generated leaves */
   size_t scratch;
+  int fout;        /* the file output it writes, or -1 */
   int nchunked;    /* leaves that read chunk buffers */
   int chunked_leaf[FLOE__VM_MAX_LEAVES];
 } prog;

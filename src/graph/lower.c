@@ -1090,6 +1090,7 @@ static floe_status build_file_store(floe__lower *L, ftarget *ft) {
   }
   prog *p;
   FLOE_FORWARD_IF_ERROR(program_for(L, ft->ln, ft->ln, &p));
+  p->fout = (int)(ft - L->ftargets);
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = n->ndim - 1; d >= 0; d--) {
     cs[d] = c;
@@ -1123,7 +1124,7 @@ static floe_status build_file_store(floe__lower *L, ftarget *ft) {
 floe_status floe__lower_build(floe__lower *L) {
   L->g = floe_taskgraph_new(L->ctx);
   FLOE_RETURN_ERROR_IF(L->g == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
-  L->dry = true;
+  L->dry = L->nftargets == 0;
   for (int t = 0; t < L->ntargets; t++) {
     L->dry = L->dry && L->targets[t].dst == NULL;
   }

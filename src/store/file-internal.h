@@ -89,7 +89,7 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
 /* Creates dataset `name` (groups on the way are created): chunked like
  * `chunk` (a 0-d shape gives a scalar dataset), compressed with byte shuffle
  * and zstd at `level` when level > 0.  In an existing file it is created
- * under a temporary name and linked at commit.  Owned by the file. */
+ * anonymous and linked at commit.  Owned by the file. */
 floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dtype, int ndim,
                                 const int64_t *shape, const int64_t *chunk, int level,
                                 floe__h5out_dset **out);
@@ -103,8 +103,8 @@ size_t floe__h5out_chunk_bytes(const floe__h5out_dset *d);
 floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
                               const floe__bufs *bufs, floe__io_counters *io);
 
-/* Makes the file's datasets visible: closes it, then renames the temporary
- * file into place or links the temporary datasets under their names.  The
+/* Makes the file's datasets visible: links the anonymous datasets under
+ * their names, or closes and renames the temporary file into place.  The
  * object is freed. */
 floe_status floe__h5out_commit(floe__h5out *f);
 

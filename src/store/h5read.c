@@ -34,6 +34,7 @@ typedef struct ftype {
   bool is_signed;
   bool swap;    /* big-endian in the file */
   bool is_bool; /* h5py's enum */
+  bool padded;  /* integer precision below its size: read through HDF5 */
   bool same;    /* the file's bytes are floe's: no conversion */
 } ftype;
 
@@ -51,6 +52,7 @@ struct floe__h5src {
   floe__pipeline pipe;
   floe_dtype dtype;
   ftype ft;
+  unsigned char fill[16]; /* fill value in the file's representation */
   uint64_t stored_bytes;
 };
 
@@ -104,7 +106,9 @@ static floe_status map_type(floe__h5src *s, hid_t t) {
   floe_dtype d = FLOE_DTYPE_COUNT_;
   if (c == H5T_INTEGER) {
     ft.is_signed = H5Tget_sign(t) == H5T_SGN_2;
-    ft.swap = H5Tget_order(t) == H5T_ORDER_BE;
+    ft.swap = size > 1 && H5Tget_order(t) == H5T_ORDER_BE;
+    /* bits padded within the element: HDF5 converts them itself */
+    ft.padded = H5Tget_precision(t) != 8 * size || H5Tget_offset(t) != 0;
     if (size == 1) {
       d = ft.is_signed ? FLOE_INT32 : FLOE_UINT8;
     } else if (size == 2) {
@@ -335,7 +339,16 @@ static floe_status open_locked(floe__h5src *s) {
     s->contig = H5Dget_offset(s->dset);
     s->direct = true;
   }
-  s->direct = s->direct && plain_storage && userblock == 0;
+  s->direct = s->direct && plain_storage && userblock == 0 && !s->ft.padded;
+  /* the fill value, as the file stores it, for chunks never written */
+  H5D_fill_value_t fv = H5D_FILL_VALUE_UNDEFINED;
+  if (H5Pfill_value_defined(dcpl, &fv) >= 0 && fv != H5D_FILL_VALUE_UNDEFINED) {
+    hid_t file_type = H5Dget_type(s->dset);
+    if (H5Pget_fill_value(dcpl, file_type, s->fill) < 0) {
+      memset(s->fill, 0, sizeof s->fill);
+    }
+    H5Tclose(file_type);
+  }
   H5Pclose(dcpl);
   return st;
 }
@@ -555,7 +568,10 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
                       s->dataset, s->path, coord_str(s->ndim, origin, c, sizeof c), why);
   }
   if (addr == HADDR_UNDEF) { /* never written: the fill value, zero */
-    memset(out, 0, chunk_bytes);
+    unsigned char *o = out;
+    for (size_t i = 0; i + s->ft.size <= chunk_bytes; i += s->ft.size) {
+      memcpy(o + i, s->fill, s->ft.size);
+    }
     return FLOE_OK;
   }
   if (s->pipe.n == 0 || mask == (1u << s->pipe.n) - 1) {

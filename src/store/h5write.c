@@ -3,8 +3,9 @@
  * Nothing half-written: a new file is created as ".NAME.floe-PID-N" beside
  * its final path and renamed over it only at commit, after HDF5 has closed
  * it and its bytes are on disk (fsync); in an existing file (overwrite) each
- * dataset is created under a temporary link in its group and moved to its
- * name at commit.  A failed run removes the temporary file or links. */
+ * dataset is created anonymous and linked under its name (replacing the old
+ * one) at commit.  A failed run removes the temporary file, or leaves the
+ * anonymous datasets to vanish with their handles. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -24,7 +25,7 @@
 
 struct floe__h5out_dset {
   floe__h5out *file;
-  char *name, *tmpname; /* tmpname: the link while writing into an existing file */
+  char *name;
   hid_t dset;
   int ndim;
   int64_t shape[FLOE_MAX_DIMS], chunk[FLOE_MAX_DIMS];
@@ -51,7 +52,6 @@ static void out_free(floe__h5out *f) {
   for (floe__h5out_dset *d = f->dsets; d != NULL;) {
     floe__h5out_dset *next = d->next;
     free(d->name);
-    free(d->tmpname);
     free(d);
     d = next;
   }
@@ -126,9 +126,11 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   H5Pset_alignment(fapl, 1 << 16, 4096);
   if (in_place) {
     f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
     if (f->file < 0) {
       floe__h5_reason(why, sizeof why);
+    }
+    H5Pclose(fapl);
+    if (f->file < 0) {
       floe__h5_unlock();
       out_free(f);
       return floe__fail(FLOE_ERR_IO, "%s: cannot open '%s' for writing: %s", op, path, why);
@@ -170,17 +172,26 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   return FLOE_OK;
 }
 
-/* The link name `name` with a temporary last component. */
-static char *tmp_link(const char *name) {
-  size_t cap = strlen(name) + 64;
-  char *t = malloc(cap);
-  if (t != NULL) {
-    const char *slash = strrchr(name, '/');
-    int dir = slash == NULL ? 0 : (int)(slash - name + 1);
-    snprintf(t, cap, "%.*s.%s.floe-%ld-%u", dir, name, name + dir, (long)getpid(),
-             atomic_fetch_add(&tmp_counter, 1));
+/* Whether every link on the way to `path` exists. */
+static htri_t path_exists(hid_t file, const char *path) {
+  char buf[1024];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    return 0;
   }
-  return t;
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      htri_t e = strcmp(buf, "/") == 0 ? 1 : H5Lexists(file, buf, H5P_DEFAULT);
+      buf[i] = c;
+      if (e <= 0) {
+        return e;
+      }
+    }
+  }
+  return 1;
 }
 
 floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dtype, int ndim,
@@ -200,10 +211,7 @@ floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dty
   d->dtype = dtype;
   d->level = level;
   d->name = strdup(name);
-  d->tmpname = f->tmppath == NULL ? tmp_link(name) : NULL;
-  if (d->name == NULL || (f->tmppath == NULL && d->tmpname == NULL)) {
-    free(d->name);
-    free(d->tmpname);
+  if (d->name == NULL) {
     free(d);
     return floe__fail(FLOE_ERR_NOMEM, "%s: out of memory", op);
   }
@@ -247,8 +255,10 @@ floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dty
       H5Pset_filter(dcpl, FLOE__H5Z_ZSTD, H5Z_FLAG_OPTIONAL, 1, &cdv);
     }
   }
-  const char *link = d->tmpname != NULL ? d->tmpname : name;
-  d->dset = H5Dcreate2(f->file, link, type, space, lcpl, dcpl, H5P_DEFAULT);
+  /* in an existing file the dataset stays anonymous until commit links it,
+     so a failed run leaves no name (and no group) behind */
+  d->dset = f->tmppath == NULL ? H5Dcreate_anon(f->file, type, space, dcpl, H5P_DEFAULT)
+                               : H5Dcreate2(f->file, name, type, space, lcpl, dcpl, H5P_DEFAULT);
   if (d->dset < 0) {
     floe__h5_reason(why, sizeof why);
   }
@@ -279,7 +289,8 @@ static floe_status pwrite_all(const floe__h5out *f, int fd, const void *data, si
       continue;
     }
     if (w <= 0) {
-      return floe__fail(FLOE_ERR_IO, "%s: writing '%s' in '%s': %s", f->op, d->name, f->path,
+      return floe__fail(FLOE_ERR_IO, "%s: writing the chunk at byte %llu of '%s' in '%s': %s",
+                        f->op, (unsigned long long)off, d->name, f->path,
                         w < 0 ? strerror(errno) : "nothing written");
     }
     done += (size_t)w;
@@ -379,23 +390,22 @@ floe_status floe__h5out_commit(floe__h5out *f) {
   floe__h5_lock();
   if (f->tmppath == NULL) {
     /* in place: replace the named datasets by the temporary ones */
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
     for (floe__h5out_dset *d = f->dsets; d != NULL && st == FLOE_OK; d = d->next) {
-      if (d->dset > 0) {
-        H5Dclose(d->dset);
-        d->dset = 0;
-      }
       herr_t rc = 0;
-      if (H5Lexists(f->file, d->name, H5P_DEFAULT) > 0) {
+      if (path_exists(f->file, d->name) > 0) {
         rc = H5Ldelete(f->file, d->name, H5P_DEFAULT);
       }
       if (rc >= 0) {
-        rc = H5Lmove(f->file, d->tmpname, f->file, d->name, H5P_DEFAULT, H5P_DEFAULT);
+        rc = H5Olink(d->dset, f->file, d->name, lcpl, H5P_DEFAULT);
       }
       if (rc < 0) {
         st = floe__fail(FLOE_ERR_IO, "%s: cannot link dataset '%s' into '%s': %s", f->op, d->name,
                         f->path, floe__h5_reason(why, sizeof why));
       }
     }
+    H5Pclose(lcpl);
   }
   if (close_all(f) < 0 && st == FLOE_OK) {
     st = floe__fail(FLOE_ERR_IO, "%s: closing '%s' failed: %s", f->op, f->path,
@@ -422,18 +432,7 @@ void floe__h5out_abort(floe__h5out *f) {
     return;
   }
   floe__h5_lock();
-  if (f->tmppath == NULL) {
-    for (floe__h5out_dset *d = f->dsets; d != NULL; d = d->next) {
-      if (d->dset > 0) {
-        H5Dclose(d->dset);
-        d->dset = 0;
-      }
-      if (d->tmpname != NULL && H5Lexists(f->file, d->tmpname, H5P_DEFAULT) > 0) {
-        H5Ldelete(f->file, d->tmpname, H5P_DEFAULT);
-      }
-    }
-  }
-  close_all(f);
+  close_all(f); /* anonymous datasets go with their last handle */
   floe__h5_unlock();
   if (f->tmppath != NULL) {
     unlink(f->tmppath);
