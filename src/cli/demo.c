@@ -49,7 +49,7 @@ typedef struct demo {
   floe_ctx *ctx;
   floe_job *job;
   floe_options *wopts;
-  char *data, *results;
+  char *data, *results, *partial; /* results are written as `partial`, then renamed */
   unsigned char figures[NFIG][8];
   floe_dtype figure_dtype[NFIG];
   double *time, *lat, *lon;
@@ -167,8 +167,10 @@ static int prepare_data(demo *d, uint64_t bytes) {
 
 static int build(demo *d) {
   floe_ctx *ctx = d->ctx;
-  floe_array *temperature = floe_from_hdf5(ctx, d->data, "temperature", FLOE_AUTO);
-  floe_array *precipitation = floe_from_hdf5(ctx, d->data, "precipitation", FLOE_AUTO);
+  /* the file's own chunks, 73 days each: enough tasks for every core */
+  const floe_shape chunks = FLOE_SHAPE(FLOE_SAMPLE_CHUNK_DAYS, -1, -1);
+  floe_array *temperature = floe_from_hdf5(ctx, d->data, "temperature", chunks);
+  floe_array *precipitation = floe_from_hdf5(ctx, d->data, "precipitation", chunks);
   floe_array *coords[3] = {floe_from_hdf5(ctx, d->data, "time", FLOE_AUTO),
                            floe_from_hdf5(ctx, d->data, "lat", FLOE_AUTO),
                            floe_from_hdf5(ctx, d->data, "lon", FLOE_AUTO)};
@@ -187,7 +189,7 @@ static int build(demo *d) {
     return cli_fail_floe(FLOE_ERR_NOMEM, NULL);
   }
   for (int i = 0; i < NOUT; i++) {
-    floe_job_add_hdf5(d->job, out[i], d->results, outputs[i].name, d->wopts);
+    floe_job_add_hdf5(d->job, out[i], d->partial, outputs[i].name, d->wopts);
   }
   for (int i = 0; i < NFIG; i++) {
     floe_array *f = floe_eval(ctx, figure_exprs[i], vars, nvars);
@@ -267,11 +269,15 @@ static int run(demo *d) {
   }
   d->data = join(dir, "climate.h5");
   d->results = join(dir, "climate-results.h5");
+  d->partial = join(dir, "climate-results.h5.partial");
   d->wopts = floe_options_new();
-  if (d->data == NULL || d->results == NULL || d->wopts == NULL) {
+  if (d->data == NULL || d->results == NULL || d->partial == NULL || d->wopts == NULL) {
     return cli_fail("out of memory");
   }
-  floe_options_parse(d->wopts, "overwrite", "1"); /* each run replaces the last results */
+  /* each run writes a new file and renames it over the last results, so
+     that they never grow with the space of replaced datasets */
+  floe_options_parse(d->wopts, "overwrite", "0");
+  remove(d->partial);
   floe_options_parse(d->wopts, "compress", "none");
   bool bar = a->progress == 1 || (a->progress < 0 && isatty(STDERR_FILENO));
   int rc = cli_progress_install(a->opts, bar);
@@ -305,6 +311,9 @@ static int run(demo *d) {
   if (st != FLOE_OK) {
     return cli_fail_floe(st, NULL);
   }
+  if (rename(d->partial, d->results) != 0) {
+    return cli_fail("cannot rename '%s' to '%s': %s", d->partial, d->results, strerror(errno));
+  }
   print_results(d);
   floe_stats s;
   floe_job_stats(d->job, &s);
@@ -332,6 +341,7 @@ int cli_demo(int argc, char **argv) {
   free(d.lon);
   free(d.data);
   free(d.results);
+  free(d.partial);
   cli_args_destroy(&d.args);
   return rc;
 }

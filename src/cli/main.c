@@ -12,6 +12,7 @@
 
 /* ------------------------------------------------------------- messages */
 
+static void vmessage(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
 static void vmessage(const char *fmt, va_list ap) {
   fputs("floe: ", stderr);
   vfprintf(stderr, fmt, ap);
@@ -116,8 +117,8 @@ static const char common_flags_text[] =
 
 static const char demo_flags_text[] =
     "Flags of demo:\n"
-    "      --size SIZE                size of the sample cube (default 90MB; try 8GB\n"
-    "                                 for one larger than the memory limit)\n"
+    "      --size SIZE                size of the sample cube (default 90MB; 8GB with\n"
+    "                                 --memory-limit 1GB streams it through memory)\n"
     "      --dir DIR                  where the data go (default notebooks-data)\n";
 
 static const char env_text[] =

@@ -566,6 +566,9 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
 static floe_status read_task(void *arg) {
   read_arg *a = arg;
   lnode *x = &a->L->ln[a->ln];
+  if (x->ch->readers[a->flat] == 0) {
+    return FLOE_OK;
+  }
   const void *view;
   FLOE_FORWARD_IF_ERROR(floe__h5src_map(x->n->p.file.src, a->lo, a->hi, x->n->chunk, &view,
                                         &x->ch->map[a->flat], &x->ch->maplen[a->flat],
@@ -766,9 +769,11 @@ static void **new_slot(floe__lower *L) {
   return slot;
 }
 
-/* The task that reads block `flat` (coordinates c) of chunked lnode li;
- * made when a program first needs the block, so blocks nobody reads are
- * never read. */
+/* The task that reads block `flat` (coordinates c) of chunked lnode li.
+ * Read tasks are made first and in the file's chunk order, so that the
+ * runtime, which starts roots in the order they were added, reads files
+ * front to back (the disk's readahead then works); a block no program
+ * needs is skipped when its task runs. */
 static floe_task *read_task_for(floe__lower *L, int li, int64_t flat, const int64_t *c) {
   const floe__node *n = L->ln[li].n;
   read_arg *a = floe__lower_alloc(L, sizeof *a);
@@ -781,12 +786,23 @@ static floe_task *read_task_for(floe__lower *L, int li, int64_t flat, const int6
   a->ln = li;
   a->flat = flat;
   chunk_region(n, c, a->lo, a->hi);
-  uint64_t elems = 1;
-  for (int d = 0; d < n->ndim; d++) {
-    elems *= (uint64_t)(a->hi[d] - a->lo[d]);
-  }
-  L->bytes_read += elems * floe_dtype_size(n->dtype);
   return new_task(L, read_task, a, "read");
+}
+
+static floe_status make_read_tasks(floe__lower *L) {
+  for (int i = 0; i < L->nln; i++) {
+    lnode *x = &L->ln[i];
+    if (x->ch == NULL || floe__node_size(x->n) == 0) {
+      continue;
+    }
+    grid g = grid_of(x->n);
+    int64_t c[FLOE_MAX_DIMS] = {0};
+    for (int64_t b = 0; b < g.total; b++) {
+      x->done[b] = read_task_for(L, i, b, c);
+      next_coord(x->n->ndim, g.n, c);
+    }
+  }
+  return FLOE_OK;
 }
 
 /* Makes t depend on the tasks that write the blocks of materialised inputs
@@ -827,11 +843,13 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
       for (int k = 0; k < mn->ndim; k++) {
         flat = flat * g.n[k] + c[k];
       }
-      if (m->ch != NULL) {
-        if (m->done[flat] == NULL) {
-          m->done[flat] = read_task_for(L, li, flat, c);
+      if (m->ch != NULL && m->ch->readers[flat]++ == 0) {
+        int64_t clo[FLOE_MAX_DIMS], chi[FLOE_MAX_DIMS], n = 1;
+        chunk_region(mn, c, clo, chi);
+        for (int k = 0; k < mn->ndim; k++) {
+          n *= chi[k] - clo[k];
         }
-        m->ch->readers[flat]++;
+        L->bytes_read += (uint64_t)n * floe_dtype_size(mn->dtype);
       }
       floe_task_depends(t, m->done[flat]);
       int k = mn->ndim - 1;
@@ -1125,6 +1143,7 @@ floe_status floe__lower_build(floe__lower *L) {
   L->g = floe_taskgraph_new(L->ctx);
   FLOE_RETURN_ERROR_IF(L->g == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
   L->dry = L->nftargets == 0;
+  FLOE_FORWARD_IF_ERROR(make_read_tasks(L));
   for (int t = 0; t < L->ntargets; t++) {
     L->dry = L->dry && L->targets[t].dst == NULL;
   }

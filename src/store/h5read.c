@@ -23,9 +23,6 @@
 #include "h5-private.h"
 #include "store/codec-internal.h"
 
-/* Chunks queued for reading at once when one is mapped (it and the next). */
-#define FLOE__AHEAD 2
-
 
 /* How an element is stored in the file, next to floe's dtype. */
 typedef struct ftype {
@@ -785,15 +782,34 @@ floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi
     return FLOE_OK; /* the copying path reports or handles it */
   }
   int64_t t0 = floe__now_ns();
-  /* the whole chunk, and those after it (chunks written in order lie in
-     order), queued for reading at once: deep queues are what the disk needs */
-  posix_fadvise(s->fd, (off_t)addr, (off_t)(FLOE__AHEAD * bytes), POSIX_FADV_WILLNEED);
   const uint64_t page = 4096;
   uint64_t start = addr & ~(page - 1);
   size_t len = (size_t)(addr + bytes - start);
-  /* populated at once: one call maps every page, instead of a fault per
-     page when the program reads */
-  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, (off_t)start);
+  /* Only a chunk already in the page cache is mapped (populated in one
+     call, instead of a fault per page later): mapping a cold chunk reads it
+     page by page, far slower than one large read. */
+  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, (off_t)start);
+  if (p == MAP_FAILED) {
+    return FLOE_OK;
+  }
+  size_t npages = (len + page - 1) / page;
+  unsigned char vec[4096];
+  bool resident = true;
+  for (size_t done = 0; done < npages && resident; done += sizeof vec) {
+    size_t n = npages - done < sizeof vec ? npages - done : sizeof vec;
+    if (mincore((unsigned char *)p + done * page, n * page, vec) != 0) {
+      resident = false;
+      break;
+    }
+    for (size_t i = 0; i < n && resident; i++) {
+      resident = (vec[i] & 1) != 0;
+    }
+  }
+  munmap(p, len);
+  if (!resident) {
+    return FLOE_OK;
+  }
+  p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, (off_t)start);
   if (p == MAP_FAILED) {
     return FLOE_OK;
   }
