@@ -17,12 +17,14 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(NPROC)
 
+# The showcase: makes the sample climate data (notebooks-data/climate.h5)
+# if it is missing, then runs a multi-output job over it with the floe
+# command, printing the plan, a progress bar, the results and statistics.
 demo: build
-	./build/array_demo
-	./build/taskgraph_demo
+	./build/floe demo --dir notebooks-data --progress
 
 # Every test in an optimised build, again under AddressSanitizer+UBSan, and
-# the concurrent modules (label "scheduler") under ThreadSanitizer.
+# the concurrent modules (labels "scheduler" and "store") under ThreadSanitizer.
 test: test-release test-asan test-tsan
 	@echo "make test: release, address+undefined and thread sanitizer runs all passed"
 
@@ -41,7 +43,7 @@ test-tsan: deps
 	  -DFLOE_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(NPROC)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --test-dir build-tsan --output-on-failure -L scheduler
+	  ctest --test-dir build-tsan --output-on-failure -L 'scheduler|store'
 
 bench: build
 	./build/bench/bench_tasks

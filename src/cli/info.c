@@ -409,9 +409,17 @@ int cli_info_list(FILE *out, const char *path, const char *object, const char *i
     rc = cli_fail("out of memory listing '%s'", path);
   }
   if (rc == CLI_OK) {
+    /* the file's size, or what the selected datasets take in it */
+    uint64_t size = (uint64_t)st.st_size;
+    if (object != NULL) {
+      size = 0;
+      for (size_t i = 0; i < tb.n; i++) {
+        size += tb.rows[i].stored;
+      }
+    }
     char a[32];
-    fprintf(out, "%s%s: HDF5, %zu dataset%s, %s\n", indent, path, tb.n, tb.n == 1 ? "" : "s",
-            cli_bytes((uint64_t)st.st_size, a));
+    fprintf(out, "%s%s%s%s: HDF5, %zu dataset%s, %s\n", indent, path, object != NULL ? ":" : "",
+            object != NULL ? object : "", tb.n, tb.n == 1 ? "" : "s", cli_bytes(size, a));
     if (tb.n > 0) {
       char deeper[64];
       snprintf(deeper, sizeof deeper, "%s  ", indent);

@@ -466,6 +466,11 @@ floe_status floe__config_resolve(const floe_options *opts, floe__config *cfg) {
   cfg->progress_user = merged.v[FLOE_OPT_PROGRESS_USER].p;
   cfg->profile_path = merged.v[FLOE_OPT_PROFILE_PATH].s;
   cfg->spill_dir = merged.v[FLOE_OPT_SPILL_DIR].s;
+  for (int k = 0; k < FLOE_OPT_COUNT_; k++) {
+    if (k != FLOE_OPT_PROFILE_PATH && k != FLOE_OPT_SPILL_DIR) {
+      free(merged.v[k].s); /* strings a context does not keep (compress) */
+    }
+  }
   if (cfg->spill_dir == NULL) {
     const char *tmp = getenv("TMPDIR");
     cfg->spill_dir = strdup(tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");

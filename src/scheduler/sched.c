@@ -198,7 +198,9 @@ void floe__execute(floe__worker *w, floe_task *t) {
       flush(w);
       w->cur_run = run;
     }
-    if (++w->done_local >= FLUSH_EVERY) {
+    /* with a progress callback every completion is counted at once, so a
+       run of a few long tasks still shows its progress */
+    if (++w->done_local >= FLUSH_EVERY || w->s->ctx->cfg.progress != NULL) {
       flush(w);
     }
     t = next;
