@@ -56,12 +56,18 @@ typedef struct floe__h5src_info {
 
 void floe__h5src_describe(const floe__h5src *s, floe__h5src_info *info);
 
+/* Readers that stream through different parts of a file at once, each on
+ * its own descriptor (the kernel's readahead follows one sequence per
+ * descriptor; several sequences in flight keep the disk busy). */
+#define FLOE__H5_STREAMS 4
+
 /* Reads the region [lo, hi) of the dataset into `dst`, a C-order buffer of
  * shape `cdim` (>= hi - lo per axis; the rest is left as it is), converted to
- * the source's dtype.  Thread-safe; runs in workers.  FLOE_ERR_IO or
+ * the source's dtype, on read stream `stream` (0 .. FLOE__H5_STREAMS-1).
+ * Thread-safe; runs in workers.  FLOE_ERR_IO or
  * FLOE_ERR_FORMAT (a corrupted chunk) with a message naming the file,
  * dataset and chunk. */
-floe_status floe__h5src_read(floe__h5src *s, const int64_t *lo, const int64_t *hi,
+floe_status floe__h5src_read(floe__h5src *s, int stream, const int64_t *lo, const int64_t *hi,
                              const int64_t *cdim, void *dst, const floe__bufs *bufs,
                              floe__io_counters *io);
 

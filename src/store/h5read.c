@@ -40,6 +40,7 @@ struct floe__h5src {
   char *path, *dataset;
   hid_t file, dset, memtype;
   int fd;
+  int sfd[FLOE__H5_STREAMS]; /* one descriptor per read stream: readahead state is per descriptor */
   int ndim;
   int64_t shape[FLOE_MAX_DIMS];
   int64_t fchunk[FLOE_MAX_DIMS]; /* file chunks; 0 unless chunked */
@@ -241,6 +242,11 @@ static void src_free(floe__h5src *s) {
   if (s->fd >= 0) {
     close(s->fd);
   }
+  for (int i = 0; i < FLOE__H5_STREAMS; i++) {
+    if (s->sfd[i] >= 0) {
+      close(s->sfd[i]);
+    }
+  }
   free(s->path);
   free(s->dataset);
   free(s);
@@ -364,6 +370,9 @@ floe_status floe__h5src_open(const char *path, const char *dataset, floe__h5src 
   FLOE_RETURN_ERROR_IF(s == NULL, FLOE_ERR_NOMEM, "floe_from_hdf5: out of memory");
   atomic_init(&s->refs, 1);
   s->fd = -1;
+  for (int i = 0; i < FLOE__H5_STREAMS; i++) {
+    s->sfd[i] = -1;
+  }
   s->contig = HADDR_UNDEF;
   s->path = strdup(path);
   s->dataset = strdup(dataset);
@@ -372,6 +381,9 @@ floe_status floe__h5src_open(const char *path, const char *dataset, floe__h5src 
     return floe__fail(FLOE_ERR_NOMEM, "floe_from_hdf5: out of memory");
   }
   s->fd = open(path, O_RDONLY | O_CLOEXEC);
+  for (int i = 0; i < FLOE__H5_STREAMS && s->fd >= 0; i++) {
+    s->sfd[i] = open(path, O_RDONLY | O_CLOEXEC);
+  }
   if (s->fd < 0) {
     floe_status st = floe__fail(FLOE_ERR_IO, "floe_from_hdf5: cannot open '%s': %s", path,
                                 strerror(errno));
@@ -423,13 +435,14 @@ static const char *coord_str(int nd, const int64_t *c, char *buf, size_t cap) {
   return buf;
 }
 
-static floe_status pread_all(const floe__h5src *s, void *buf, size_t size, uint64_t off,
-                             floe__io_counters *io) {
+static floe_status pread_all(const floe__h5src *s, int stream, void *buf, size_t size,
+                             uint64_t off, floe__io_counters *io) {
+  int fd = s->sfd[stream % FLOE__H5_STREAMS] >= 0 ? s->sfd[stream % FLOE__H5_STREAMS] : s->fd;
   int64_t t0 = floe__now_ns();
   unsigned char *p = buf;
   size_t done = 0;
   while (done < size) {
-    ssize_t r = pread(s->fd, p + done, size - done, (off_t)(off + done));
+    ssize_t r = pread(fd, p + done, size - done, (off_t)(off + done));
     if (r < 0 && errno == EINTR) {
       continue;
     }
@@ -541,7 +554,7 @@ static floe_status read_through_hdf5(floe__h5src *s, const int64_t *lo, const in
 }
 
 /* One file chunk, decoded into `out` (the file's bytes of a full chunk). */
-static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *out,
+static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *origin, void *out,
                                    size_t chunk_bytes, void **raw, size_t *rawcap, void **scratch,
                                    size_t *scratchcap, const floe__bufs *bufs,
                                    floe__io_counters *io) {
@@ -578,7 +591,7 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
                         s->dataset, s->path, coord_str(s->ndim, origin, c, sizeof c),
                         (unsigned long long)size, chunk_bytes);
     }
-    return pread_all(s, out, chunk_bytes, addr, io);
+    return pread_all(s, stream, out, chunk_bytes, addr, io);
   }
   if (*rawcap < size) {
     /* one capacity for every chunk of the dataset, so the buffer recycles */
@@ -593,7 +606,7 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
                          s->path, (unsigned long long)size);
     *rawcap = cap;
   }
-  FLOE_FORWARD_IF_ERROR(pread_all(s, *raw, size, addr, io));
+  FLOE_FORWARD_IF_ERROR(pread_all(s, stream, *raw, size, addr, io));
   size_t need = floe__decode_scratch_bytes(chunk_bytes);
   if (*scratchcap < need) {
     if (*scratch != NULL) {
@@ -615,7 +628,7 @@ static floe_status read_file_chunk(floe__h5src *s, const int64_t *origin, void *
   return FLOE_OK;
 }
 
-static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t *hi,
+static floe_status read_chunked(floe__h5src *s, int stream, const int64_t *lo, const int64_t *hi,
                                 const int64_t *cdim, void *dst, const floe__bufs *bufs,
                                 floe__io_counters *io) {
   const int nd = s->ndim;
@@ -646,7 +659,7 @@ static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t
       bhi[d] = org[d] + s->fchunk[d] < hi[d] ? org[d] + s->fchunk[d] : hi[d];
     }
     void *target = exact ? dst : tmp;
-    st = read_file_chunk(s, org, target, chunk_bytes, &raw, &rawcap, &scratch, &scratchcap, bufs,
+    st = read_file_chunk(s, stream, org, target, chunk_bytes, &raw, &rawcap, &scratch, &scratchcap, bufs,
                          io);
     if (st != FLOE_OK) {
       break;
@@ -679,7 +692,7 @@ static floe_status read_chunked(floe__h5src *s, const int64_t *lo, const int64_t
   return st;
 }
 
-static floe_status read_contiguous(floe__h5src *s, const int64_t *lo, const int64_t *hi,
+static floe_status read_contiguous(floe__h5src *s, int stream, const int64_t *lo, const int64_t *hi,
                                    const int64_t *cdim, void *dst, floe__io_counters *io) {
   const int nd = s->ndim;
   const size_t fsz = s->ft.size, osz = floe_dtype_size(s->dtype);
@@ -688,7 +701,7 @@ static floe_status read_contiguous(floe__h5src *s, const int64_t *lo, const int6
   }
   if (nd == 0) {
     unsigned char v[8];
-    FLOE_FORWARD_IF_ERROR(pread_all(s, v, fsz, s->contig, io));
+    FLOE_FORWARD_IF_ERROR(pread_all(s, stream, v, fsz, s->contig, io));
     convert(&s->ft, s->dtype, v, dst, 1);
     return FLOE_OK;
   }
@@ -721,7 +734,7 @@ static floe_status read_contiguous(floe__h5src *s, const int64_t *lo, const int6
     }
     /* the file's values at the front of their place, widened in place */
     unsigned char *out = (unsigned char *)dst + (size_t)dof * osz;
-    st = pread_all(s, out, (size_t)run * fsz, s->contig + (uint64_t)fo * fsz, io);
+    st = pread_all(s, stream, out, (size_t)run * fsz, s->contig + (uint64_t)fo * fsz, io);
     if (st == FLOE_OK) {
       convert(&s->ft, s->dtype, out, out, (size_t)run);
     }
@@ -742,14 +755,14 @@ static floe_status read_contiguous(floe__h5src *s, const int64_t *lo, const int6
   return st;
 }
 
-floe_status floe__h5src_read(floe__h5src *s, const int64_t *lo, const int64_t *hi,
+floe_status floe__h5src_read(floe__h5src *s, int stream, const int64_t *lo, const int64_t *hi,
                              const int64_t *cdim, void *dst, const floe__bufs *bufs,
                              floe__io_counters *io) {
   if (!s->direct) {
     return read_through_hdf5(s, lo, hi, cdim, dst, io);
   }
-  return s->chunked ? read_chunked(s, lo, hi, cdim, dst, bufs, io)
-                    : read_contiguous(s, lo, hi, cdim, dst, io);
+  return s->chunked ? read_chunked(s, stream, lo, hi, cdim, dst, bufs, io)
+                    : read_contiguous(s, stream, lo, hi, cdim, dst, io);
 }
 
 floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi,
