@@ -692,7 +692,12 @@ FLOE_API void floe_job_free(floe_job *job);
  * (filter 32015, cd_values[0] = level, one frame per chunk carrying its
  * content size).  floe registers that filter with HDF5 itself; to read its
  * files with h5dump or h5py, point HDF5_PLUGIN_PATH at the plugin directory
- * of the build (build/plugins) or of the installation. */
+ * of the build (build/plugins) or of the installation.
+ *
+ * floe turns HDF5's exit-time cleanup off (H5dont_atexit), because that
+ * cleanup crashes on a file whose close failed, as on a full disk.  A
+ * program that calls HDF5 itself before floe should call H5dont_atexit()
+ * first for the same reason. */
 
 /** A lazy array over dataset `dataset` of the HDF5 file `path`: nothing is
  *  read until a compute needs it, and then chunk by chunk in the workers.

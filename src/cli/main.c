@@ -208,6 +208,9 @@ void cli_help(FILE *out, const char *command) {
 
 int main(int argc, char **argv) {
   /* the CLI reports HDF5 failures itself, in one line */
+  /* before HDF5's first call: its exit-time cleanup would crash on an output
+     whose close failed (a full disk), see floe.h */
+  H5dont_atexit();
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (argc < 2) {
     fputs(usage_text, stderr);

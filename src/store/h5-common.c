@@ -8,7 +8,15 @@
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local int quiet;
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* HDF5 tidies up at exit; after a failed close (a full disk) its tidying
+ * crashes on the half-closed file, so floe leaves the tidying to the
+ * process's end.  Must come before HDF5's first call to take effect. */
+static void init_once(void) { H5dont_atexit(); }
+
 void floe__h5_lock(void) {
+  pthread_once(&once, init_once);
   pthread_mutex_lock(&io_lock);
   if (!quiet) {
     /* HDF5's error stack, and whether it prints, are per thread */

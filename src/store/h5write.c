@@ -157,9 +157,15 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   free(dup1);
   free(dup2);
   f->file = H5Fcreate(f->tmppath, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
+  int err = errno;
   if (f->file < 0) {
     floe__h5_reason(why, sizeof why);
+    if (err != 0) {
+      snprintf(why, sizeof why, "%s", strerror(err));
+    }
+  }
+  H5Pclose(fapl);
+  if (f->file < 0) {
     floe__h5_unlock();
     floe_status st = floe__fail(FLOE_ERR_IO, "%s: cannot create '%s': %s", op, path, why);
     unlink(f->tmppath);

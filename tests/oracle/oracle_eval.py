@@ -1,0 +1,923 @@
+#!/usr/bin/env python3
+"""Oracle test of `floe eval`: random expressions against NumPy.
+
+Writes a few HDF5 input files with h5py (shapes up to 3-D that broadcast
+together, the six floe dtypes, chunked, gzip, shuffle+gzip, fletcher32,
+contiguous and big-endian layouts), then builds random expression trees over
+those inputs.  Every tree is built twice from the same nodes: as floe_eval
+text, and evaluated in NumPy with floe's documented semantics (NumPy 2
+promotion with weak Python scalars; float32 where NumPy would give float16,
+uint8 where it would give int8, int64 for integer sums).  `floe eval` computes
+each batch of expressions as one multi-output job into an HDF5 file, and the
+results are compared with NumPy's: dtype, shape, and values.
+
+Values: integers and bools exactly; floats within a bound that each node
+carries.  Correctly rounded operations (+ - * / sqrt, min, max, casts) of
+exact operands are exact; transcendentals (SLEEF u10 here, libm or NumPy's
+SIMD code there) are allowed 4 ulp; reductions are allowed rtol times the sum
+of |x| (1e-10 float64, 1e-4 float32: pairwise and tree orders differ); bounds
+propagate through later arithmetic.  Discontinuous operations (comparisons,
+floor, //, %, casts to integers) only ever see exact operands, so a result is
+never compared across a jump.  NaN positions must match.
+
+Every few batches the job runs again with another thread count and must give
+the same bits, and some batches write their outputs zstd-compressed (read
+back through the plugin directory).
+
+    oracle_eval.py --floe build/floe --plugins build/plugins [--seed 1]
+                   [--count 400] [--batch 4] [--keep DIR] [--verbose]
+
+Exits 0 when every expression matched; otherwise prints, for each failure,
+the expression, the command, the input shapes and the first mismatches, and
+exits 1.
+"""
+
+import argparse
+import math
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+if hasattr(np, "_set_promotion_state"):
+    # NumPy 1.24-2.1: NEP 50 (NumPy 2's rules for Python scalars) on demand
+    np._set_promotion_state("weak")
+np.seterr(all="ignore")
+warnings.simplefilter("ignore", RuntimeWarning)
+
+h5py = None  # imported in main(), after HDF5_PLUGIN_PATH is set
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+FLOATS = (F32, F64)
+BOOL, U8, I32, I64 = (np.dtype(t) for t in (np.bool_, np.uint8, np.int32, np.int64))
+INTS = (U8, I32, I64)
+DTYPE_NAMES = {BOOL: "bool", U8: "uint8", I32: "int32", I64: "int64", F32: "float32",
+               F64: "float64"}
+RTOL_REDUCE = {F32: 1e-4, F64: 1e-10}
+RTOL_EWISE = {F32: 1e-6, F64: 1e-13}  # a floor under the tracked bounds
+ULPS = 4.0
+
+MATH1 = ("sqrt", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan",
+         "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh")
+ROUND1 = ("floor", "ceil", "round", "trunc")
+ALIASES = {"abs": ("absolute",), "arcsin": ("asin",), "arccos": ("acos",),
+           "arctan": ("atan",), "mod": ("remainder",), "power": ("pow",),
+           "divide": ("true_divide",), "arctan2": ("atan2",), "min": ("amin",),
+           "max": ("amax",)}
+INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "floor_divide": "//",
+         "mod": "%", "power": "**", "equal": "==", "not_equal": "!=", "less": "<",
+         "less_equal": "<=", "greater": ">", "greater_equal": ">=", "logical_and": "&",
+         "logical_or": "|", "logical_xor": "^"}
+NP_BINARY = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
+             "divide": np.true_divide, "floor_divide": np.floor_divide, "mod": np.remainder,
+             "power": np.power, "minimum": np.minimum, "maximum": np.maximum,
+             "arctan2": np.arctan2, "hypot": np.hypot, "equal": np.equal,
+             "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+             "greater": np.greater, "greater_equal": np.greater_equal,
+             "logical_and": np.logical_and, "logical_or": np.logical_or,
+             "logical_xor": np.logical_xor}
+COMPARISONS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
+LOGICAL = ("logical_and", "logical_or", "logical_xor")
+
+
+class Reject(Exception):
+    """A node the generator throws away (its value would be ill-defined)."""
+
+
+def math_dtype(dt):
+    """Compute dtype of transcendentals, as in floe: NumPy's float16 → float32."""
+    if dt in (BOOL, U8):
+        return F32
+    if dt in (I32, I64):
+        return F64
+    return dt
+
+
+def ulp(v):
+    """One unit in the last place of each value of float array v, as float64."""
+    return np.spacing(np.abs(v)).astype(F64)
+
+
+class Node:
+    """One subexpression: floe text, NumPy value, and an error bound.
+
+    `v` is an ndarray (a 0-d one for scalars), or a Python int/float for a
+    weak literal (then `weak` is "int" or "float").  `err` is None when floe
+    must match NumPy bit for bit, else a float64 array (broadcastable to v) of
+    the absolute difference allowed."""
+
+    __slots__ = ("s", "v", "weak", "err")
+
+    def __init__(self, s, v, weak=None, err=None):
+        self.s, self.v, self.weak, self.err = s, v, weak, err
+
+    @property
+    def dtype(self):
+        return None if self.weak else self.v.dtype
+
+    @property
+    def shape(self):
+        return () if self.weak else self.v.shape
+
+    @property
+    def exact(self):
+        return self.err is None
+
+    def errv(self):
+        return np.zeros((), F64) if self.err is None else self.err
+
+
+def literal(value, text=None):
+    weak = "int" if isinstance(value, int) else "float"
+    return Node(text if text is not None else repr(value), value, weak=weak)
+
+
+def as_compute(node, dt):
+    """The node's value as an array of dtype dt (weak literals converted)."""
+    return np.asarray(node.v, dtype=dt) if node.weak else node.v.astype(dt, copy=False)
+
+
+def promote(a, b):
+    """NumPy 2 (NEP 50) promotion of two nodes, weak literals included."""
+    if a.weak and b.weak:
+        return F64 if "float" in (a.weak, b.weak) else I64
+    return np.result_type(a.v, b.v)
+
+
+def check_approx(v, err):
+    """A value with an error bound must be finite where it is not NaN: near
+    overflow one side may round to inf and the other not."""
+    if err is None:
+        return
+    if np.any(np.isinf(v)) or not np.all(np.isfinite(err) | np.isnan(v)):
+        raise Reject("inexact value overflows")
+
+
+# ----------------------------------------------------------------- operations
+
+def op_unary(name, x):
+    """An elementwise function of one node."""
+    if x.weak:
+        raise Reject("function of a literal")
+    dt = x.dtype
+    fname = name
+    if name in ALIASES and np.random.random() < 0.2:
+        fname = ALIASES[name][0]
+    text = f"{fname}({x.s})"
+    if name in MATH1:
+        if not x.exact:
+            raise Reject("transcendental of an inexact value")
+        v = getattr(np, name)(as_compute(x, math_dtype(dt)))
+        err = ULPS * ulp(v)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if name in ROUND1:
+        if not x.exact:
+            raise Reject("discontinuous")
+        fn = np.rint if name == "round" else getattr(np, name)
+        return Node(text, fn(as_compute(x, math_dtype(dt))))
+    if name == "negative":
+        if dt == BOOL:
+            raise Reject("negative of bool")
+        text = f"-{x.s}" if np.random.random() < 0.7 else text
+        return Node(text, np.negative(x.v), err=x.err)
+    if name == "abs":
+        return Node(text, np.abs(x.v), err=x.err)
+    if name == "sign":
+        if dt == BOOL or not x.exact:
+            raise Reject("sign")
+        return Node(text, np.sign(x.v))
+    if name == "square":
+        xv = as_compute(x, U8 if dt == BOOL else dt)
+        v = np.square(xv)
+        if x.exact:
+            return Node(text, v)
+        err = 2 * np.abs(xv) * x.err + x.err * x.err + ulp(v)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if name == "reciprocal":
+        if dt not in FLOATS or not x.exact:
+            raise Reject("reciprocal")
+        return Node(text, np.reciprocal(x.v))
+    if name in ("isnan", "isinf", "isfinite"):
+        return Node(text, getattr(np, name)(x.v))
+    if name == "logical_not":
+        if not x.exact:
+            raise Reject("discontinuous")
+        if dt == BOOL and np.random.random() < 0.7:
+            text = f"~{x.s}"
+        return Node(text, np.logical_not(x.v))
+    raise AssertionError(name)
+
+
+def binary_text(name, a, b):
+    if name == "power" and a.s[:1] in "-~":
+        a = Node(f"({a.s})", a.v, a.weak, a.err)  # -x ** y is -(x ** y)
+    if name in INFIX and not (name in LOGICAL and (a.dtype != BOOL or b.dtype != BOOL)):
+        return f"({a.s} {INFIX[name]} {b.s})"
+    fname = name
+    if name in ALIASES and np.random.random() < 0.3:
+        fname = ALIASES[name][0]
+    return f"{fname}({a.s}, {b.s})"
+
+
+def op_binary(name, a, b, text=None):
+    """An elementwise function of two nodes (one may be a weak literal)."""
+    if a.weak and b.weak:
+        raise Reject("two literals")
+    promoted = promote(a, b)
+    if name == "divide":
+        c = promoted if promoted in FLOATS else F64
+    elif name in ("arctan2", "hypot"):
+        c = math_dtype(promoted)
+    elif name in LOGICAL:
+        c = BOOL
+    elif name == "subtract" and promoted == BOOL:
+        raise Reject("bool subtract")
+    elif name in ("floor_divide", "mod", "power") and promoted == BOOL:
+        c = U8
+    else:
+        c = promoted
+    av, bv = as_compute(a, c), as_compute(b, c)
+    if text is None:
+        text = binary_text(name, a, b)
+    if name == "power" and c not in FLOATS and np.any(bv < 0):
+        raise Reject("integer to a negative power")
+    v = NP_BINARY[name](av, bv)
+    if a.exact and b.exact:
+        if name in ("power", "arctan2", "hypot") and c in FLOATS:
+            err = ULPS * ulp(v)
+            check_approx(v, err)
+            return Node(text, v, err=err)
+        return Node(text, v)
+    # an inexact operand: only continuous operations, with their error bound
+    ea, eb = a.errv(), b.errv()
+    if name in ("add", "subtract"):
+        err = ea + eb + ulp(v)
+    elif name == "multiply":
+        err = np.abs(bv) * ea + np.abs(av) * eb + ea * eb + ulp(v)
+    elif name == "divide":
+        den = np.abs(bv).astype(F64) - eb
+        if np.any(den <= 2 * eb):
+            raise Reject("inexact divisor near zero")
+        err = (ea + np.abs(v).astype(F64) * eb) / den + ulp(v)
+    elif name in ("minimum", "maximum"):
+        err = np.maximum(ea, eb) + np.zeros(v.shape)
+    elif name == "hypot":
+        err = ea + eb + ULPS * ulp(v)
+    else:
+        raise Reject(f"{name} of an inexact value")
+    check_approx(v, err)
+    return Node(text, v, err=err)
+
+
+def op_where(cond, a, b):
+    if not cond.exact or cond.weak or (a.weak and b.weak):
+        raise Reject("where")
+    dt = promote(a, b)
+    v = np.where(cond.v.astype(bool), as_compute(a, dt), as_compute(b, dt))
+    err = None
+    if not (a.exact and b.exact):
+        err = np.where(cond.v.astype(bool), a.errv(), b.errv()).astype(F64)
+    return Node(f"where({cond.s}, {a.s}, {b.s})", v, err=err)
+
+
+def op_clip(x, lo, hi):
+    """floe's clip is minimum(maximum(x, lo), hi), promotions included."""
+    t = op_binary("maximum", x, lo, text="")
+    r = op_binary("minimum", t, hi, text="")
+    r.s = f"clip({x.s}, {lo.s}, {hi.s})"
+    return r
+
+
+def op_astype(x, dt):
+    if x.weak:
+        raise Reject("astype of a literal")
+    name = DTYPE_NAMES[dt]
+    if dt == F64 and np.random.random() < 0.2:
+        name = "float"
+    if dt == I64 and np.random.random() < 0.2:
+        name = "int"
+    text = f"astype({x.s}, {name})"
+    if dt in FLOATS:
+        v = x.v.astype(dt)
+        if x.exact:
+            return Node(text, v)
+        err = x.err + ulp(v)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if not x.exact:
+        raise Reject("discontinuous")
+    if x.dtype in FLOATS and dt != BOOL:
+        t = np.trunc(x.v)
+        info = np.iinfo(dt)
+        if not np.all(np.isfinite(t)) or np.any(t < info.min) or np.any(t > info.max):
+            raise Reject("float out of the integer's range")
+    return Node(text, x.v.astype(dt))
+
+
+def reduced_count(shape, axes):
+    return int(np.prod([shape[a] for a in axes])) if axes else 1
+
+
+def op_reduce(name, x, axis, keepdims, ddof=0):
+    """A reduction; `axis` None, an int or a tuple."""
+    if x.weak or x.v.ndim == 0:
+        raise Reject("reduction of a scalar")
+    nd = x.v.ndim
+    axes = tuple(range(nd)) if axis is None else (
+        tuple(a % nd for a in axis) if isinstance(axis, tuple) else (axis % nd,))
+    n = reduced_count(x.shape, axes)
+    if n == 0:
+        raise Reject("empty reduction")
+    dt = x.dtype
+    kw = {"axis": axis, "keepdims": keepdims}
+    parts = [x.s]
+    if axis is not None or np.random.random() < 0.3:
+        parts.append(f"axis={axis!r}".replace(" ", "") if np.random.random() < 0.5
+                     else f"axis={axis!r}")
+    if keepdims or np.random.random() < 0.1:
+        parts.append(f"keepdims={keepdims}")
+    if name in ("var", "std") and (ddof or np.random.random() < 0.2):
+        parts.append(f"ddof={ddof}")
+    fname = name
+    if name in ALIASES and np.random.random() < 0.3:
+        fname = ALIASES[name][0]
+    text = f"{fname}({', '.join(parts)})"
+    xv = x.v
+    xerr = None
+    if not x.exact:
+        # NaN elements carry a NaN bound; they are NaN on both sides, and the
+        # nan* reductions skip them
+        xerr = np.where(np.isnan(x.err), 0.0, np.broadcast_to(x.err, xv.shape))
+
+    def absval():
+        a = np.abs(xv.astype(F64))
+        return np.where(np.isnan(a), 0.0, a)
+
+    if name in ("argmin", "argmax", "any", "all", "prod") and not x.exact:
+        raise Reject(f"{name} of an inexact value")
+    if name in ("sum", "nansum", "prod"):
+        if dt not in FLOATS:
+            v = getattr(np, name)(xv.astype(I64), **kw)
+            return Node(text, np.asarray(v))
+        if name == "prod":
+            if n > 8:
+                raise Reject("long product")
+            v = np.asarray(np.prod(xv, **kw))
+            err = 4 * (n + 2) * np.finfo(dt).eps * np.prod(absval(), **kw)
+        else:
+            v = np.asarray(getattr(np, name)(xv, **kw))
+            err = RTOL_REDUCE[dt] * np.sum(absval(), **kw)
+            if xerr is not None:
+                err = err + np.sum(xerr, **kw)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if name in ("mean", "nanmean"):
+        src = xv if dt in FLOATS else xv.astype(F64)
+        rt = RTOL_REDUCE[dt if dt in FLOATS else F64]
+        v = np.asarray(getattr(np, name)(src, **kw))
+        a = np.abs(src.astype(F64))
+        err = rt * np.asarray(np.nanmean(a, **kw) if name == "nanmean" else np.mean(a, **kw))
+        err = np.where(np.isnan(err), 0.0, err)
+        if xerr is not None:
+            count = np.sum(~np.isnan(xv), **kw) if name == "nanmean" else n
+            err = err + np.sum(xerr, **kw) / np.maximum(count, 1)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if name in ("var", "std"):
+        if n - ddof < 1:
+            raise Reject("ddof too large")
+        src = xv if dt in FLOATS else xv.astype(F64)
+        rt = RTOL_REDUCE[dt if dt in FLOATS else F64]
+        v = np.asarray(getattr(np, name)(src, ddof=ddof, **kw))
+        s64 = src.astype(F64)
+        scale = n / (n - ddof)
+        err_var = rt * np.mean(s64 * s64, **kw) * scale
+        if xerr is not None:
+            err_var = err_var + scale * (2 * np.mean(np.abs(s64) * xerr, **kw)
+                                         + np.mean(xerr, **kw) ** 2)
+        err_var = np.where(np.isnan(err_var), 0.0, err_var)
+        if name == "var":
+            err = err_var + ulp(v)
+        else:
+            with np.errstate(all="ignore"):
+                err = np.minimum(np.sqrt(err_var), err_var / np.abs(v.astype(F64)))
+            err = np.where(np.isnan(err), 0.0, err) + ulp(v)
+        check_approx(v, err)
+        return Node(text, v, err=err)
+    if name in ("min", "max", "nanmin", "nanmax"):
+        v = np.asarray(getattr(np, name)(xv, **kw))
+        err = None if xerr is None else np.max(xerr, **kw)
+        return Node(text, v, err=err)
+    if name in ("argmin", "argmax"):
+        v = np.asarray(getattr(np, name)(xv, axis=axis, keepdims=keepdims)).astype(I64)
+        return Node(text, v)
+    if name in ("any", "all"):
+        return Node(text, np.asarray(getattr(np, name)(xv, **kw)))
+    raise AssertionError(name)
+
+
+# ------------------------------------------------------------------ generator
+
+UNARY_NAMES = MATH1 + ROUND1 + ("negative", "abs", "sign", "square", "reciprocal", "isnan",
+                                "isinf", "isfinite", "logical_not")
+ARITH = ("add", "subtract", "multiply", "divide", "floor_divide", "mod", "power",
+         "minimum", "maximum", "arctan2", "hypot")
+REDUCE_NAMES = ("sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax",
+                "any", "all", "nansum", "nanmean", "nanmin", "nanmax")
+FLOAT_LITERALS = ((0.5, "0.5"), (2.5, "2.5"), (-1.5, "-1.5"), (0.1, "0.1"), (3.0, "3.0"),
+                  (1e-3, "1e-3"), (math.pi, "pi"), (250.0, "2.5e2"), (math.e, "e"))
+
+
+class Generator:
+    def __init__(self, rng, variables):
+        self.rng = rng
+        self.vars = variables  # name -> ndarray as floe reads it
+
+    def choice(self, seq):
+        return seq[self.rng.integers(len(seq))]
+
+    def leaf(self):
+        name = self.choice(sorted(self.vars))
+        return Node(name, self.vars[name])
+
+    def literal_for(self, other, op=None):
+        """A weak literal that is in range for `other` (NumPy 2 and floe refuse
+        an int literal the other operand's integer dtype cannot hold)."""
+        dt = other.dtype
+        if op == "power":
+            if dt in FLOATS and self.rng.random() < 0.5:
+                return literal(float(self.choice((0.5, 2.0, 1.5, -1.0))))
+            return literal(int(self.rng.integers(0, 4)))
+        if self.rng.random() < 0.5 or dt in FLOATS:
+            if self.rng.random() < 0.6:
+                v, t = self.choice(FLOAT_LITERALS)
+                return literal(v, t)
+        lo = 0 if dt == U8 else -9
+        return literal(int(self.rng.integers(lo, 10)))
+
+    def expr(self, depth, want_bool=False):
+        for _ in range(50):
+            try:
+                if want_bool:
+                    return self.boolean(depth)
+                return self.any(depth)
+            except (Reject, ValueError, TypeError, OverflowError, IndexError):
+                continue
+        return self.leaf()
+
+    def boolean(self, depth):
+        r = self.rng.random()
+        if depth <= 0 or r < 0.15:
+            if "m" in self.vars and self.rng.random() < 0.6:
+                return Node("m", self.vars["m"])
+            return self.comparison(0)
+        if r < 0.55:
+            return self.comparison(depth - 1)
+        if r < 0.8:
+            name = self.choice(LOGICAL)
+            return op_binary(name, self.expr(depth - 1, True), self.expr(depth - 1, True))
+        if r < 0.9:
+            return op_unary("logical_not", self.expr(depth - 1, True))
+        return op_unary(self.choice(("isnan", "isinf", "isfinite")), self.expr(depth - 1))
+
+    def comparison(self, depth):
+        a = self.expr(depth)
+        b = self.literal_for(a) if self.rng.random() < 0.5 else self.expr(depth)
+        if self.rng.random() < 0.5:
+            a, b = b, a
+        return op_binary(self.choice(COMPARISONS), a, b)
+
+    def any(self, depth):
+        if depth <= 0:
+            return self.leaf()
+        r = self.rng.random()
+        if r < 0.10:
+            return self.leaf()
+        if r < 0.30:
+            return op_unary(self.choice(UNARY_NAMES), self.expr(depth - 1))
+        if r < 0.58:
+            name = self.choice(ARITH + ("add", "multiply", "subtract"))
+            a = self.expr(depth - 1)
+            b = self.literal_for(a, name) if self.rng.random() < 0.4 else self.expr(depth - 1)
+            if self.rng.random() < 0.3 and name != "power":
+                a, b = b, a
+            return op_binary(name, a, b)
+        if r < 0.64:
+            return self.comparison(depth - 1)
+        if r < 0.70:
+            cond = self.expr(depth - 1, True)
+            a = self.expr(depth - 1)
+            b = self.literal_for(a) if self.rng.random() < 0.3 else self.expr(depth - 1)
+            if self.rng.random() < 0.3:
+                a, b = b, a
+            return op_where(cond, a, b)
+        if r < 0.74:
+            x = self.expr(depth - 1)
+            lo = self.literal_for(x)
+            hi = self.literal_for(x) if self.rng.random() < 0.7 else self.expr(depth - 1)
+            return op_clip(x, lo, hi)
+        if r < 0.79:
+            return op_astype(self.expr(depth - 1), self.choice(list(DTYPE_NAMES)))
+        return self.reduction(depth)
+
+    def reduction(self, depth):
+        x = self.expr(depth - 1)
+        if x.weak or x.v.ndim == 0:
+            raise Reject("scalar")
+        nd = x.v.ndim
+        name = self.choice(REDUCE_NAMES)
+        r = self.rng.random()
+        if name in ("argmin", "argmax"):
+            axis = None if r < 0.3 else int(self.rng.integers(-nd, nd))
+        elif r < 0.25:
+            axis = None
+        elif r < 0.7 or nd == 1:
+            axis = int(self.rng.integers(-nd, nd))
+        else:
+            k = int(self.rng.integers(2, nd + 1))
+            axis = tuple(int(a) for a in self.rng.permutation(nd)[:k])
+        keepdims = bool(self.rng.random() < 0.35)
+        ddof = int(self.rng.integers(0, 2)) if name in ("var", "std") else 0
+        return op_reduce(name, x, axis, keepdims, ddof)
+
+    def case(self, max_depth):
+        """A top-level expression whose result is an array or a scalar."""
+        if self.rng.random() < 0.05:
+            max_depth += 3  # now and then a deep one
+        node = self.expr(int(self.rng.integers(2, max(2, max_depth) + 1)))
+        if node.weak or node.s in self.vars:
+            raise Reject("a literal or a bare input")
+        return node
+
+
+# ---------------------------------------------------------------- fixed cases
+
+def fixed_cases(v):
+    """Precedence, aliases and names that random trees rarely produce: (floe
+    text, NumPy value, absolute error allowed or None for exact)."""
+    x, y, i, u, m, w = (v[k] for k in "xyiumw")
+    sabs = lambda a, **kw: np.sum(np.abs(np.where(np.isnan(a), 0, a)).astype(F64), **kw)
+    cases = [
+        ("x + -2**2", x - 4, None),
+        ("-x ** 2", -(x ** 2), None),
+        ("2 ** 3 ** 2 * x", 512 * x, None),
+        ("x > 0 & y < 1", (x > 0) & (y < 1), None),
+        ("x > 0 | m ^ (u < 10) & (i >= 3)", (x > 0) | (m ^ ((u < 10) & (i >= 3))), None),
+        ("~(x > 0) & m", ~(x > 0) & m, None),
+        ("i // 2 * 3 % 5", ((i // 2) * 3) % 5, None),
+        ("u + 3 * 2", u + np.uint8(6), None),
+        ("(i + 0.5) / 2", (i + 0.5) / 2, None),
+        ("where(m, x, nan)", np.where(m, x, np.nan), None),
+        ("where(isnan(w), 0, w)", np.where(np.isnan(w), np.float32(0), w), None),
+        ("x * pi + e", x * np.pi + np.e, None),
+        ("absolute(i) + abs(x)", np.abs(i) + np.abs(x), None),
+        ("astype(x, float) + astype(i, int)", x + i.astype(np.int64), None),
+        ("remainder(i, 7) + pow(u, 2)", np.remainder(i, 7) + np.power(u, 2), None),
+        ("true_divide(i, 4)", i / 4, None),
+        ("atan2(y, x)", np.arctan2(y, x), 4 * ulp(np.arctan2(y, x))),
+        ("asin(clip(y, -1, 1))", np.arcsin(np.clip(y, -1, 1)),
+         4 * ulp(np.arcsin(np.clip(y, -1, 1)))),
+        ("amin(x, axis=0) + amax(x, axis=0)", np.min(x, axis=0) + np.max(x, axis=0), None),
+        ("sum(x, axis=None)", np.sum(x), 1e-10 * sabs(x)),
+        ("mean(x, axis=(0, 1), keepdims=True)", np.mean(x, axis=(0, 1), keepdims=True),
+         1e-10 * sabs(x, axis=(0, 1), keepdims=True) / (x.shape[0] * x.shape[1])),
+        ("std(x, axis=(-1,), ddof=1)", np.std(x, axis=(-1,), ddof=1),
+         1e-9 * np.sqrt(np.mean(x * x, axis=-1))),
+        ("x - mean(x, axis=0)", x - np.mean(x, axis=0),
+         1e-10 * sabs(x, axis=0) / x.shape[0] + ulp(x)),
+        ("m & True", m & True, None),
+        ("nansum(w) + nanmax(w)", np.nansum(w) + np.nanmax(w), 1e-4 * sabs(w)),
+        ("1e-3 * x + 2.5E+2", 1e-3 * x + 2.5e2, None),
+        ("y ** 2 + x ** 0.5", y ** 2 + x ** 0.5, 4 * ulp(y ** 2) + 4 * ulp(x ** 0.5)),
+        ("max(u) + min(u) * 1", np.max(u) + np.min(u), None),
+        ("sum(m) + sum(u)", np.sum(m) + np.sum(u.astype(np.int64)), None),
+        ("argmax(x) + argmin(i, axis=1)", np.argmax(x) + np.argmin(i, axis=1), None),
+        ("isinf(x / 0) | isnan(0 / x)", np.isinf(x / 0.0) | np.isnan(0.0 / x), None),
+        ("any(x > 3, axis=-1) | all(u > 0, axis=-1)",
+         np.any(x > 3, axis=-1) | np.all(u > 0, axis=-1), None),
+        ("sum(u, axis=0, keepdims=True) - u", np.sum(u, axis=0, keepdims=True,
+                                                     dtype=np.int64) - u, None),
+    ]
+    return [(t, np.asarray(val), None if e is None else np.asarray(e, F64))
+            for t, val, e in cases]
+
+
+# Expressions NumPy 2 refuses: floe must fail too (exit 1, a message).
+EXPECTED_ERRORS = (
+    "u + 300",               # a Python int out of uint8's range
+    "i * 5000000000",        # ... out of int32's
+    "u + -1",
+    "m - m",                 # boolean subtract
+    "-m",
+    "sign(m)",
+    "x & y",                 # & | ^ ~ are for booleans
+    "~i",
+    "sum(x, axis=3)",        # no such axis
+    "mean(x, axis=(0, 0))",  # repeated axis
+    "argmin(x, axis=(0, 1))",
+    "x + k[0]",              # no indexing
+    "sqrt(x, y)",            # arity
+    "where(m, x)",
+    "astype(x, float16)",
+    "std(x, ddof=-1)",
+)
+
+
+# ---------------------------------------------------------------------- inputs
+
+def make_inputs(rng, directory):
+    """Writes the input files; returns {name: (file, dataset, array)} with the
+    arrays as floe reads them (native byte order, floe dtypes)."""
+    # small and larger cubes (up to ~60k elements: several tiles of the
+    # fused programs per chunk), never a zero-length axis
+    while True:
+        A, B, C = (int(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+                   for lo, hi in ((2, 12), (2, 40), (3, 400)))
+        if A * B * C <= 60000:
+            break
+
+    def chunks(shape):
+        return tuple(int(rng.integers(1, d + 1)) if rng.random() < 0.8 else d for d in shape)
+
+    def floats(shape, dt):
+        v = rng.normal(0, 3, shape)
+        # some exact integers and zeros, so ties, x // y and x / 0 show up
+        sel = rng.random(shape) < 0.15
+        v[sel] = np.round(v[sel])
+        return v.astype(dt)
+
+    x = floats((A, B, C), F64)
+    y = floats((B, C), F32)
+    w = floats((A, B, C), F32)
+    w[rng.random(w.shape) < 0.1] = np.nan
+    i = rng.integers(-50, 51, (A, 1, C)).astype(I32)
+    k = rng.integers(-1000, 1001, (C,)).astype(I64)
+    k[rng.random(k.shape) < 0.2] *= 2 ** 31 + 7  # beyond int32 and float32
+    u = rng.integers(0, 256, (A, B, C)).astype(U8)
+    m = rng.random((A, B, 1)) < 0.5
+    z = floats((B, 1), F64)
+    spec = {
+        # name: (file, h5py create_dataset keywords)
+        "x": ("a.h5", dict(chunks=chunks(x.shape))),
+        "y": ("a.h5", dict(chunks=chunks(y.shape), shuffle=True, compression="gzip")),
+        "i": ("b.h5", dict()),  # contiguous
+        "k": ("b.h5", dict(chunks=chunks(k.shape), dtype=">i8")),
+        "u": ("c.h5", dict(chunks=chunks(u.shape), compression="gzip", compression_opts=1)),
+        "m": ("c.h5", dict(chunks=chunks(m.shape))),
+        "w": ("c.h5", dict(chunks=chunks(w.shape), fletcher32=True)),
+        "z": ("d.h5", dict(dtype=">f8")),  # contiguous, big-endian
+    }
+    arrays = dict(x=x, y=y, w=w, i=i, k=k, u=u, m=m, z=z)
+    out = {}
+    for name, (fname, kw) in spec.items():
+        path = os.path.join(directory, fname)
+        with h5py.File(path, "a") as f:
+            f.create_dataset(name, data=arrays[name], **kw)
+        out[name] = (path, name, arrays[name])
+    return out
+
+
+# --------------------------------------------------------------------- running
+
+class Runner:
+    def __init__(self, floe, inputs, workdir, plugins, verbose):
+        self.floe = floe
+        self.inputs = inputs
+        self.workdir = workdir
+        self.zstd = plugins is not None and os.path.exists(
+            os.path.join(plugins, "libh5zzstd.so"))
+        self.verbose = verbose
+        self.runs = 0
+
+    def command(self, texts, out, threads, compress, chunks=None, extra=()):
+        used = [n for n in sorted(self.inputs) if any(_uses(t, n) for t in texts)]
+        cmd = [self.floe, "eval"]
+        for n in used:
+            path, dset, _ = self.inputs[n]
+            cmd += ["-i", f"{n}={path}:{dset}"]
+        for j in range(len(texts)):
+            cmd += ["-o", f"{out}:r{j}"]
+        cmd += ["--overwrite", "--no-progress", "--threads", str(threads)]
+        if compress:
+            cmd += ["--compress", "zstd:3"]
+        if chunks:
+            cmd += ["--chunks", chunks]
+        cmd += list(extra)
+        cmd += ["--", "; ".join(texts)]
+        return cmd
+
+    def run(self, texts, threads, compress=False, tag="out", chunks=None, extra=()):
+        """Runs one job; returns (results or None, the command, stderr, exit status)."""
+        out = os.path.join(self.workdir, f"{tag}.h5")
+        if os.path.exists(out):
+            os.remove(out)
+        cmd = self.command(texts, out, threads, compress, chunks, extra)
+        self.runs += 1
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+        if p.returncode != 0:
+            return None, cmd, p.stderr, p.returncode
+        res = []
+        with h5py.File(out, "r") as f:
+            for j in range(len(texts)):
+                res.append(np.asarray(f[f"r{j}"][()]))
+        return res, cmd, p.stderr, 0
+
+
+def _uses(text, name):
+    return re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text) is not None
+
+
+def compare(got, node_v, err):
+    """'' when `got` matches the expected value within the bound, else a
+    description of the first mismatches."""
+    want = np.asarray(node_v)
+    if got.dtype != want.dtype:
+        return f"dtype: floe {got.dtype}, NumPy {want.dtype}"
+    if got.shape != want.shape:
+        return f"shape: floe {got.shape}, NumPy {want.shape}"
+    if want.dtype in FLOATS:
+        g64, w64 = got.astype(F64), want.astype(F64)
+        nan_g, nan_w = np.isnan(g64), np.isnan(w64)
+        allowed = np.zeros(want.shape, F64)
+        if err is not None:
+            allowed = allowed + np.broadcast_to(err, want.shape)
+        allowed = allowed + RTOL_EWISE[want.dtype] * np.abs(np.where(nan_w, 0.0, w64))
+        with np.errstate(invalid="ignore"):
+            close = (g64 == w64) | (np.abs(g64 - w64) <= allowed)
+        ok = np.where(nan_w | nan_g, nan_w & nan_g, close)
+    else:
+        allowed = None
+        ok = got == want
+    if np.all(ok):
+        return ""
+    bad = np.argwhere(~np.asarray(ok))
+    lines = [f"{len(bad)} of {want.size} elements differ; first ones (index: floe, NumPy"
+             + (", allowed difference)" if allowed is not None else ")")]
+    for idx in bad[:6]:
+        t = tuple(int(q) for q in idx)
+        line = f"  {t}: {got[t]!r}, {want[t]!r}"
+        if allowed is not None:
+            line += f", {allowed[t]:.3g}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main():
+    global h5py
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--floe", required=True, help="the floe command (build/floe)")
+    ap.add_argument("--plugins", help="the HDF5 plugin directory (build/plugins)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=400, help="random expressions")
+    ap.add_argument("--batch", type=int, default=4, help="expressions per floe job")
+    ap.add_argument("--depth", type=int, default=4, help="maximum tree depth")
+    ap.add_argument("--keep", help="write the files here and keep them")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+
+    if args.plugins:
+        os.environ["HDF5_PLUGIN_PATH"] = os.path.abspath(args.plugins)
+    import h5py as _h5py
+    h5py = _h5py
+
+    floe = os.path.abspath(args.floe)
+    if not os.access(floe, os.X_OK):
+        print(f"oracle_eval: no floe command at {floe}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        work = args.keep
+    else:
+        work = tempfile.mkdtemp(prefix="floe-oracle-")
+    try:
+        return run_all(args, floe, work, t0)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_all(args, floe, work, t0):
+    rng = np.random.default_rng(args.seed)
+    np.random.seed(args.seed)  # the spelling choices of the text
+    for f in os.listdir(work):
+        if f.endswith(".h5"):
+            os.remove(os.path.join(work, f))
+    inputs = make_inputs(rng, work)
+    variables = {n: a for n, (_, _, a) in inputs.items()}
+    runner = Runner(floe, inputs, work, args.plugins, args.verbose)
+    shapes = ", ".join(f"{n}: {a.dtype} {a.shape}" for n, a in sorted(variables.items()))
+    print(f"oracle_eval: seed {args.seed}; inputs {shapes}")
+
+    gen = Generator(rng, variables)
+    cases = []  # (text, expected value, error bound or None)
+    cases += fixed_cases(variables)
+    nfixed = len(cases)
+    seen = set()
+    attempts = 0
+    while len(cases) < args.count + nfixed and attempts < args.count * 50:
+        attempts += 1
+        try:
+            node = gen.case(args.depth)
+        except Reject:
+            continue
+        if node.s in seen or len(node.s) > 600:
+            continue
+        seen.add(node.s)
+        cases.append((node.s, np.asarray(node.v), node.err))
+
+    failures = []
+    batches = [cases[j:j + args.batch] for j in range(0, len(cases), args.batch)]
+    for bi, batch in enumerate(batches):
+        texts = [c[0] for c in batch]
+        threads = (1, 2, 1, 2, 4)[bi % 5]
+        other = 2 if threads != 2 else 1
+        compress = runner.zstd and bi % 3 == 2
+        # deeper reduction trees now and then (fan-in 2 instead of 8)
+        extra = ["--reduce-fanin", "2"] if bi % 4 == 3 else []
+        res, cmd, err, rc = runner.run(texts, threads, compress, extra=extra)
+        if res is None:
+            # which expression fails on its own?
+            alone_ok = True
+            for c in batch:
+                r1, cmd1, err1, rc1 = runner.run([c[0]], threads, extra=extra)
+                if r1 is None:
+                    alone_ok = False
+                    failures.append((c[0], cmd1, f"exit {rc1}: {err1.strip()}"))
+                else:
+                    msg = compare(r1[0], c[1], c[2])
+                    if msg:
+                        failures.append((c[0], cmd1, msg))
+            if alone_ok:
+                failures.append(("; ".join(texts), cmd,
+                                 f"exit {rc} as one job, but each expression works alone: "
+                                 f"{err.strip()}"))
+            continue
+        for c, got in zip(batch, res):
+            msg = compare(got, c[1], c[2])
+            if msg:
+                failures.append((c[0], cmd, msg))
+            elif args.verbose:
+                print(f"ok  {c[0]}")
+        if bi % 5 == 0:
+            # the same job with another thread count gives the same bits
+            res2, cmd2, err2, rc2 = runner.run(texts, other, tag="det", extra=extra)
+            if res2 is None:
+                failures.append(("; ".join(texts), cmd2, f"exit {rc2}: {err2.strip()}"))
+            else:
+                for c, a, b in zip(batch, res, res2):
+                    if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(
+                            a, b, equal_nan=a.dtype.kind == "f"):
+                        failures.append((c[0], cmd2, f"not deterministic: --threads "
+                                         f"{threads} and {other} differ"))
+
+    # explicit --chunks (every input in the same chunks, straddling the
+    # file's): the expressions over the full 3-D inputs only
+    full = [n for n, a in variables.items() if a.shape == variables["x"].shape]
+    some = [c for c in cases if not (set(re.findall(r"[A-Za-z_]\w*", c[0])) &
+                                     (set(variables) - set(full)))]
+    some = some[:max(8, args.count // 10)]
+    for j in range(0, len(some), args.batch):
+        batch = some[j:j + args.batch]
+        shape = variables["x"].shape
+        chunks = ",".join("-1" if rng.random() < 0.2 else str(int(rng.integers(1, d + 1)))
+                          for d in shape)
+        res, cmd, err, rc = runner.run([c[0] for c in batch], 2, tag="chunks", chunks=chunks)
+        if res is None:
+            failures.append(("; ".join(c[0] for c in batch), cmd, f"exit {rc}: {err.strip()}"))
+            continue
+        for c, got in zip(batch, res):
+            msg = compare(got, c[1], c[2])
+            if msg:
+                failures.append((c[0], cmd, msg))
+
+    for text in EXPECTED_ERRORS:
+        res, cmd, err, rc = runner.run([text], 2, tag="err")
+        first = err.lstrip().split("\n", 1)[0]
+        if rc != 1 or not first.startswith("floe: "):
+            failures.append((text, cmd, f"NumPy refuses this; floe exited {rc} "
+                             f"(expected 1 and a 'floe: ' message): {err.strip()[:300]}"))
+        elif os.path.exists(os.path.join(work, "err.h5")):
+            failures.append((text, cmd, "a failed job left its output file behind"))
+
+    elapsed = time.monotonic() - t0
+    for text, cmd, msg in failures:
+        print(f"\nFAIL {text}\n  command: {shlex.join(cmd)}\n  inputs: {shapes}\n"
+              + "\n".join("  " + line for line in msg.splitlines()))
+    print(f"oracle_eval: {len(cases)} expressions in {len(batches)} jobs "
+          f"({runner.runs} floe runs), {len(failures)} failures, {elapsed:.1f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
