@@ -8,13 +8,32 @@
 
 /* floe chunks over the file's: whole file chunks, several together along
  * the leading axes while they are small next to chunk_bytes, so tasks stay
- * large enough to amortise their overhead. */
+ * large enough to amortise their overhead.  A large unfiltered file chunk
+ * is split instead, along its first axis, into slabs that are contiguous in
+ * the file: each is read alone, a worker holds less at once, and the
+ * programs that read a slab find it still in cache. */
 static void aligned_chunks(const floe__h5src_info *in, size_t itemsize, uint64_t target,
                            int64_t *chunk) {
   uint64_t bytes = itemsize;
   for (int d = 0; d < in->ndim; d++) {
     chunk[d] = in->chunk[d] < in->shape[d] ? in->chunk[d] : (in->shape[d] > 0 ? in->shape[d] : 1);
     bytes *= (uint64_t)chunk[d];
+  }
+  const uint64_t slab = target / 16 > 0 ? target / 16 : 1;
+  int first = 0;
+  while (first < in->ndim && in->chunk[first] == 1) {
+    first++;
+  }
+  if (in->raw && bytes > slab && first < in->ndim && chunk[first] == in->chunk[first]) {
+    /* the largest divisor of the chunk's first axis that fits */
+    int64_t len = in->chunk[first], row = (int64_t)(bytes / (uint64_t)len);
+    for (int64_t k = 2; k <= len; k++) {
+      if (len % k == 0 && (uint64_t)(len / k * row) <= slab) {
+        chunk[first] = len / k;
+        break;
+      }
+    }
+    return;
   }
   for (int d = 0; d < in->ndim; d++) {
     while (bytes * 2 <= target / 2 && chunk[d] < in->shape[d]) {

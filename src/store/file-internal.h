@@ -51,6 +51,7 @@ typedef struct floe__h5src_info {
   int64_t chunk[FLOE_MAX_DIMS]; /* the file's chunks; 0 for other layouts */
   floe_dtype dtype;
   uint64_t stored_bytes; /* on disk */
+  bool raw;              /* chunked, unfiltered, read by floe: slabs of a chunk read alone */
   const char *path, *dataset;
 } floe__h5src_info;
 

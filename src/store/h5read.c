@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/error-internal.h"
@@ -418,6 +419,7 @@ void floe__h5src_describe(const floe__h5src *s, floe__h5src_info *info) {
   }
   info->dtype = s->dtype;
   info->stored_bytes = s->stored_bytes;
+  info->raw = s->direct && s->chunked && s->pipe.n == 0;
   info->path = s->path;
   info->dataset = s->dataset;
 }
@@ -628,6 +630,78 @@ static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *or
   return FLOE_OK;
 }
 
+/* When the block of shape cdim at lo lies inside one file chunk as one
+ * contiguous run of its bytes (whole trailing axes of the chunk), the file
+ * chunk's origin in `org`, the run's offset in the chunk's bytes in *off and
+ * its length in *bytes; false otherwise. */
+static bool slab_of_chunk(const floe__h5src *s, const int64_t *lo, const int64_t *cdim,
+                          int64_t *org, uint64_t *off, size_t *bytes) {
+  int first = -1; /* the first axis the block spans more than one element of */
+  uint64_t o = 0, stride = s->ft.size;
+  size_t n = s->ft.size;
+  for (int d = s->ndim - 1; d >= 0; d--) {
+    int64_t in = lo[d] % s->fchunk[d];
+    if (in + cdim[d] > s->fchunk[d]) {
+      return false;
+    }
+    org[d] = lo[d] - in;
+    o += (uint64_t)in * stride;
+    stride *= (uint64_t)s->fchunk[d];
+    n *= (size_t)cdim[d];
+  }
+  for (int d = 0; d < s->ndim; d++) {
+    if (cdim[d] > 1 && first < 0) {
+      first = d;
+    } else if (first >= 0 && cdim[d] != s->fchunk[d]) {
+      return false;
+    }
+  }
+  *off = o;
+  *bytes = n;
+  return true;
+}
+
+/* One contiguous run of an unfiltered file chunk, read straight into dst. */
+static floe_status read_slab(floe__h5src *s, int stream, const int64_t *org, uint64_t within,
+                             size_t bytes, void *dst, floe__io_counters *io) {
+  hsize_t off[H5S_MAX_RANK];
+  size_t chunk_bytes = s->ft.size;
+  for (int d = 0; d < s->ndim; d++) {
+    off[d] = (hsize_t)org[d];
+    chunk_bytes *= (size_t)s->fchunk[d];
+  }
+  unsigned mask = 0;
+  haddr_t addr = HADDR_UNDEF;
+  hsize_t size = 0;
+  char why[512] = "", c[160];
+  floe__h5_lock();
+  herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, &mask, &addr, &size);
+  if (rc < 0) {
+    floe__h5_reason(why, sizeof why);
+  }
+  floe__h5_unlock();
+  if (rc < 0) {
+    return floe__fail(FLOE_ERR_IO, "reading '%s' of '%s': cannot locate the chunk at %s: %s",
+                      s->dataset, s->path, coord_str(s->ndim, org, c, sizeof c), why);
+  }
+  if (addr == HADDR_UNDEF) {
+    unsigned char *o = dst;
+    for (size_t i = 0; i + s->ft.size <= bytes; i += s->ft.size) {
+      memcpy(o + i, s->fill, s->ft.size);
+    }
+  } else {
+    if (size != chunk_bytes) {
+      return floe__fail(FLOE_ERR_FORMAT,
+                        "reading '%s' of '%s': the chunk at %s holds %llu bytes, not %zu",
+                        s->dataset, s->path, coord_str(s->ndim, org, c, sizeof c),
+                        (unsigned long long)size, chunk_bytes);
+    }
+    FLOE_FORWARD_IF_ERROR(pread_all(s, stream, dst, bytes, addr + within, io));
+  }
+  convert(&s->ft, s->dtype, dst, dst, bytes / s->ft.size);
+  return FLOE_OK;
+}
+
 static floe_status read_chunked(floe__h5src *s, int stream, const int64_t *lo, const int64_t *hi,
                                 const int64_t *cdim, void *dst, const floe__bufs *bufs,
                                 floe__io_counters *io) {
@@ -644,6 +718,13 @@ static floe_status read_chunked(floe__h5src *s, int stream, const int64_t *lo, c
   }
   const size_t chunk_bytes = chunk_elems * s->ft.size;
   exact = exact && (s->ft.same || s->ft.size == floe_dtype_size(s->dtype));
+  int64_t sorg[FLOE_MAX_DIMS];
+  uint64_t within;
+  size_t slab;
+  if (!exact && s->pipe.n == 0 && (s->ft.same || s->ft.size == floe_dtype_size(s->dtype)) &&
+      slab_of_chunk(s, lo, cdim, sorg, &within, &slab)) {
+    return read_slab(s, stream, sorg, within, slab, dst, io);
+  }
   void *tmp = NULL, *raw = NULL, *scratch = NULL;
   size_t rawcap = 0, scratchcap = 0;
   floe_status st = FLOE_OK;
@@ -765,6 +846,39 @@ floe_status floe__h5src_read(floe__h5src *s, int stream, const int64_t *lo, cons
                     : read_contiguous(s, stream, lo, hi, cdim, dst, io);
 }
 
+/* Whether every page of [off, off + len) of the file is in the page cache:
+ * cachestat(2) where the kernel has it (6.5 and later; glibc has no
+ * wrapper yet), else mincore(2) over a temporary mapping. */
+static bool resident(int fd, uint64_t off, size_t len) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  struct {
+    uint64_t off, len;
+  } range = {off, len};
+  struct {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  } cs;
+  if (syscall(451 /* __NR_cachestat */, fd, &range, &cs, 0) == 0) {
+    return cs.nr_cache * 4096 >= len;
+  }
+#endif
+  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+  if (p == MAP_FAILED) {
+    return false;
+  }
+  const size_t page = 4096, npages = (len + page - 1) / page;
+  unsigned char vec[4096];
+  bool all = true;
+  for (size_t done = 0; done < npages && all; done += sizeof vec) {
+    size_t n = npages - done < sizeof vec ? npages - done : sizeof vec;
+    all = mincore((unsigned char *)p + done * page, n * page, vec) == 0;
+    for (size_t i = 0; i < n && all; i++) {
+      all = (vec[i] & 1) != 0;
+    }
+  }
+  munmap(p, len);
+  return all;
+}
+
 floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi,
                             const int64_t *cdim, const void **view, void **map, size_t *maplen,
                             floe__io_counters *io) {
@@ -774,16 +888,18 @@ floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi
   if (!s->direct || !s->chunked || s->pipe.n != 0 || !s->ft.same) {
     return FLOE_OK;
   }
-  for (int d = 0; d < s->ndim; d++) {
-    if (lo[d] % s->fchunk[d] != 0 || cdim[d] != s->fchunk[d] || hi[d] - lo[d] > s->fchunk[d]) {
-      return FLOE_OK;
-    }
+  (void)hi;
+  int64_t org[FLOE_MAX_DIMS];
+  uint64_t within;
+  size_t bytes;
+  if (!slab_of_chunk(s, lo, cdim, org, &within, &bytes)) {
+    return FLOE_OK;
   }
   hsize_t off[H5S_MAX_RANK];
-  size_t bytes = s->ft.size;
+  size_t chunk_bytes = s->ft.size;
   for (int d = 0; d < s->ndim; d++) {
-    off[d] = (hsize_t)lo[d];
-    bytes *= (size_t)s->fchunk[d];
+    off[d] = (hsize_t)org[d];
+    chunk_bytes *= (size_t)s->fchunk[d];
   }
   unsigned mask = 0;
   haddr_t addr = HADDR_UNDEF;
@@ -791,9 +907,10 @@ floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi
   floe__h5_lock();
   herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, &mask, &addr, &size);
   floe__h5_unlock();
-  if (rc < 0 || addr == HADDR_UNDEF || size != bytes || addr % s->ft.size != 0) {
+  if (rc < 0 || addr == HADDR_UNDEF || size != chunk_bytes || addr % s->ft.size != 0) {
     return FLOE_OK; /* the copying path reports or handles it */
   }
+  addr += within;
   int64_t t0 = floe__now_ns();
   const uint64_t page = 4096;
   uint64_t start = addr & ~(page - 1);
@@ -801,28 +918,10 @@ floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi
   /* Only a chunk already in the page cache is mapped (populated in one
      call, instead of a fault per page later): mapping a cold chunk reads it
      page by page, far slower than one large read. */
-  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, (off_t)start);
-  if (p == MAP_FAILED) {
+  if (!resident(s->fd, start, len)) {
     return FLOE_OK;
   }
-  size_t npages = (len + page - 1) / page;
-  unsigned char vec[4096];
-  bool resident = true;
-  for (size_t done = 0; done < npages && resident; done += sizeof vec) {
-    size_t n = npages - done < sizeof vec ? npages - done : sizeof vec;
-    if (mincore((unsigned char *)p + done * page, n * page, vec) != 0) {
-      resident = false;
-      break;
-    }
-    for (size_t i = 0; i < n && resident; i++) {
-      resident = (vec[i] & 1) != 0;
-    }
-  }
-  munmap(p, len);
-  if (!resident) {
-    return FLOE_OK;
-  }
-  p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, (off_t)start);
+  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, (off_t)start);
   if (p == MAP_FAILED) {
     return FLOE_OK;
   }
