@@ -2686,3 +2686,33 @@ Test(handles, released_and_foreign_arrays_are_refused) {
   floe_close(other);
   floe_close(ctx);
 }
+
+/* Large unfiltered file chunks are read as contiguous slabs along their
+ * first axis (chunk_bytes / 16 at most), mapped or read alone. */
+Test(read, large_chunks_split_into_slabs) {
+  floe_ctx *ctx = open_ctx_with(2, 1 << 16); /* slabs of at most 4 KiB */
+  const int64_t r = 200, c = 150;            /* file chunks (64, 64): ragged edges */
+  floe_array *a = floe_random_uniform(ctx, FLOE_FLOAT64, FLOE_SHAPE(r, c), FLOE_SHAPE(64, 64), 3,
+                                      0, 1);
+  double *want = compute_new(a);
+  floe_options *o = out_opts("none", -1);
+  cr_assert_eq(floe_to_hdf5(a, tpath("s.h5"), "a", o), FLOE_OK, "%s", floe_error_message(NULL));
+  floe_options_free(o);
+  floe_array *x = floe_from_hdf5(ctx, tpath("s.h5"), "a", FLOE_AUTO);
+  floe_shape ch = floe_array_chunks(x);
+  cr_assert_eq(ch.ndim, 2);
+  cr_assert_eq(ch.dim[0], 8, "slabs of 8 rows of 64, not %lld", (long long)ch.dim[0]);
+  cr_assert_eq(ch.dim[1], 64);
+  expect_array(x, FLOE_FLOAT64, want, r * c, "slabs of file chunks");
+  double s = 0, got;
+  for (int64_t i = 0; i < r; i++) {
+    for (int64_t j = 0; j < c; j++) {
+      s += want[i * c + j] * 2;
+    }
+  }
+  cr_assert_eq(floe_compute_scalar(floe_sum(floe_add(x, x), FLOE_ALL), &got), FLOE_OK);
+  cr_assert_float_eq(got, s, 1e-9 * r * c, "sum over slabs %.17g, want %.17g", got, s);
+  free(want);
+  floe_close(ctx);
+  check_done();
+}
