@@ -633,6 +633,7 @@ typedef struct red_info {
   const floe__node *out; /* the reduction node */
   void *out_data;
   size_t out_isz;
+  double mean_count; /* > 0: a float mean kept as plain sums, divided by this at the end */
 } red_info;
 
 typedef struct partial_arg {
@@ -669,7 +670,18 @@ static floe_status finalize_block(const red_info *ri, const void *acc, int64_t e
   const floe__node *o = ri->out;
   void *tmp = malloc((size_t)(elems > 0 ? elems : 1) * ri->out_isz);
   FLOE_RETURN_ERROR_IF(tmp == NULL, FLOE_ERR_NOMEM, "out of memory finalising a reduction");
-  ri->red->finalize(acc, tmp, elems, ri->ddof);
+  if (ri->mean_count > 0) {
+    const double *sum = acc;
+    for (int64_t j = 0; j < elems; j++) {
+      if (o->dtype == FLOE_FLOAT32) {
+        ((float *)tmp)[j] = (float)(sum[j] / ri->mean_count);
+      } else {
+        ((double *)tmp)[j] = sum[j] / ri->mean_count;
+      }
+    }
+  } else {
+    ri->red->finalize(acc, tmp, elems, ri->ddof);
+  }
   /* copy the block, C order, into the output */
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = o->ndim - 1; d >= 0; d--) {
@@ -911,8 +923,18 @@ static floe_status build_reduction(floe__lower *L, int li) {
   const floe_reduce_op op = r->p.reduce.op;
   red_info *ri = floe__lower_alloc(L, sizeof *ri);
   FLOE_RETURN_ERROR_IF(ri == NULL, FLOE_ERR_NOMEM, "out of memory planning a reduction");
+  memset(ri, 0, sizeof *ri);
   ri->red = floe__reducer_get(op, en->dtype);
   ri->acc_size = floe__reduce_acc_size(op, en->dtype);
+  if (op == FLOE_MEAN && floe__dtype_is_float(en->dtype) && floe__node_size(en) > 0) {
+    /* Every accumulator of a mean counts the same number of values, known
+     * here: keep plain sums (the same additions, in the same order) and
+     * divide at the end.  Half the accumulator traffic, and the update
+     * vectorises: mean(x, axis=0) runs near memory speed. */
+    ri->red = floe__reducer_get(FLOE_SUM, en->dtype);
+    ri->acc_size = floe__reduce_acc_size(FLOE_SUM, en->dtype);
+    ri->mean_count = (double)(floe__node_size(en) / floe__node_size(r));
+  }
   ri->ddof = r->p.reduce.ddof;
   ri->out = r;
   ri->out_data = x->data;
