@@ -132,4 +132,14 @@ size_t floe__encode_bound(size_t nbytes);
 floe_status floe__encode_shuffle_zstd(const void *in, size_t nbytes, size_t elem_size, int level,
                                       void *out, size_t *out_size, void *scratch);
 
+/* Reads `size` bytes at `pos` of a compressed chunk into buf. */
+typedef floe_status (*floe__piece_fn)(void *ctx, void *buf, size_t size, uint64_t pos);
+
+/* Decodes one zstd frame of in_size bytes, read in pieces of at most
+ * piece_cap bytes into `piece` through `read`, into out, which it must fill
+ * exactly (cap bytes).  For chunks read from a file: the compressed bytes
+ * never need a buffer of their own.  FLOE_ERR_FORMAT for a bad frame. */
+floe_status floe__zstd_decode_pieces(floe__piece_fn read, void *ctx, size_t in_size, void *piece,
+                                     size_t piece_cap, void *out, size_t cap);
+
 #endif

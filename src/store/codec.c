@@ -395,6 +395,42 @@ static floe_status zstd_decode(const unsigned char *in, size_t in_size, unsigned
   return FLOE_OK;
 }
 
+floe_status floe__zstd_decode_pieces(floe__piece_fn read, void *ctx, size_t in_size, void *piece,
+                                     size_t piece_cap, void *out, size_t cap) {
+  codec_tls *t = tls_get();
+  FLOE_RETURN_ERROR_IF(t == NULL, FLOE_ERR_NOMEM, "zstd: out of memory for a thread's context");
+  if (t->dctx == NULL) {
+    t->dctx = ZSTD_createDCtx();
+    FLOE_RETURN_ERROR_IF(t->dctx == NULL, FLOE_ERR_NOMEM, "zstd: out of memory for a context");
+  }
+  ZSTD_DCtx_reset(t->dctx, ZSTD_reset_session_only);
+  ZSTD_outBuffer o = {out, cap, 0};
+  size_t pos = 0, left = 1;
+  while (pos < in_size) {
+    size_t n = in_size - pos < piece_cap ? in_size - pos : piece_cap;
+    FLOE_FORWARD_IF_ERROR(read(ctx, piece, n, pos));
+    ZSTD_inBuffer in = {piece, n, 0};
+    while (in.pos < in.size) {
+      left = ZSTD_decompressStream(t->dctx, &o, &in);
+      FLOE_RETURN_ERROR_IF(ZSTD_isError(left), FLOE_ERR_FORMAT, "zstd: %s",
+                           ZSTD_getErrorName(left));
+      FLOE_RETURN_ERROR_IF(left != 0 && o.pos == o.size && in.pos < in.size, FLOE_ERR_FORMAT,
+                           "zstd: the frame holds more than the %zu bytes expected", cap);
+      if (left == 0) {
+        break; /* end of the frame: trailing bytes, as HDF5 allows, are ignored */
+      }
+    }
+    pos += n;
+    if (left == 0) {
+      break;
+    }
+  }
+  FLOE_RETURN_ERROR_IF(left != 0, FLOE_ERR_FORMAT, "zstd: the frame is truncated");
+  FLOE_RETURN_ERROR_IF(o.pos != cap, FLOE_ERR_FORMAT,
+                       "zstd: the frame holds %zu bytes, not the %zu of a chunk", o.pos, cap);
+  return FLOE_OK;
+}
+
 static floe_status deflate_decode(const unsigned char *in, size_t in_size, unsigned char *out,
                                   size_t cap, size_t *size) {
   FLOE_RETURN_ERROR_IF(in_size > UINT_MAX, FLOE_ERR_FORMAT, "deflate: chunk of %zu bytes", in_size);

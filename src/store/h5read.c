@@ -555,6 +555,64 @@ static floe_status read_through_hdf5(floe__h5src *s, const int64_t *lo, const in
   return FLOE_OK;
 }
 
+typedef struct piece_src {
+  const floe__h5src *s;
+  int stream;
+  uint64_t addr;
+  floe__io_counters *io;
+} piece_src;
+
+static floe_status read_piece(void *ctx, void *buf, size_t size, uint64_t pos) {
+  piece_src *p = ctx;
+  return pread_all(p->s, p->stream, buf, size, p->addr + pos, p->io);
+}
+
+/* Shuffle then zstd, as floe, h5py with hdf5plugin and most writers store
+ * compressed numbers: the frame is decoded while it is read, a piece at a
+ * time, so a worker holds the decoded chunk and the result but never the
+ * whole compressed one. */
+static floe_status read_shuffled_zstd(const floe__h5src *s, int stream, const int64_t *origin,
+                                      uint64_t addr, size_t size, void *out, size_t chunk_bytes,
+                                      void **raw, size_t *rawcap, void **scratch,
+                                      size_t *scratchcap, const floe__bufs *bufs,
+                                      floe__io_counters *io) {
+  const size_t piece = (size_t)1 << 20;
+  if (*rawcap < piece) {
+    if (*raw != NULL) {
+      bufs->put(bufs->owner, *raw, *rawcap);
+    }
+    *rawcap = 0;
+    FLOE_RETURN_ERROR_IF((*raw = bufs->get(bufs->owner, piece)) == NULL, FLOE_ERR_NOMEM,
+                         "reading '%s' of '%s': out of memory", s->dataset, s->path);
+    *rawcap = piece;
+  }
+  if (*scratchcap < chunk_bytes) {
+    if (*scratch != NULL) {
+      bufs->put(bufs->owner, *scratch, *scratchcap);
+    }
+    *scratchcap = 0;
+    FLOE_RETURN_ERROR_IF((*scratch = bufs->get(bufs->owner, chunk_bytes)) == NULL,
+                         FLOE_ERR_NOMEM, "reading '%s' of '%s': out of memory decoding a chunk",
+                         s->dataset, s->path);
+    *scratchcap = chunk_bytes;
+  }
+  piece_src ps = {s, stream, addr, io};
+  floe_status st =
+      floe__zstd_decode_pieces(read_piece, &ps, size, *raw, *rawcap, *scratch, chunk_bytes);
+  if (st != FLOE_OK) {
+    char inner[FLOE__MSG_MAX], c[160];
+    snprintf(inner, sizeof inner, "%s", floe__error_slot()->msg);
+    return floe__fail(st == FLOE_ERR_IO ? st : FLOE_ERR_FORMAT,
+                      "reading '%s' of '%s': the chunk at %s %s: %s", s->dataset, s->path,
+                      coord_str(s->ndim, origin, c, sizeof c),
+                      st == FLOE_ERR_IO ? "cannot be read" : "is corrupted", inner);
+  }
+  const floe__filter *sh = &s->pipe.f[0];
+  size_t esize = sh->ncd > 0 && sh->cd[0] > 0 ? sh->cd[0] : s->ft.size;
+  floe__unshuffle(*scratch, out, esize, chunk_bytes);
+  return FLOE_OK;
+}
+
 /* One file chunk, decoded into `out` (the file's bytes of a full chunk). */
 static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *origin, void *out,
                                    size_t chunk_bytes, void **raw, size_t *rawcap, void **scratch,
@@ -594,6 +652,11 @@ static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *or
                         (unsigned long long)size, chunk_bytes);
     }
     return pread_all(s, stream, out, chunk_bytes, addr, io);
+  }
+  if (s->pipe.n == 2 && s->pipe.f[0].id == FLOE__H5Z_SHUFFLE &&
+      s->pipe.f[1].id == FLOE__H5Z_ZSTD && mask == 0) {
+    return read_shuffled_zstd(s, stream, origin, addr, (size_t)size, out, chunk_bytes, raw,
+                              rawcap, scratch, scratchcap, bufs, io);
   }
   if (*rawcap < size) {
     /* one capacity for every chunk of the dataset, so the buffer recycles */
