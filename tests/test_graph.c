@@ -1195,3 +1195,49 @@ Test(property, random_expression_trees) {
                (long long)total);
   floe_close(ctx);
 }
+
+/* Several reductions of one input run as one pass over each chunk (one
+ * program, a sink per reduction); each must give the bits it gives alone,
+ * for ragged chunks, keepdims, every fan-in and thread count. */
+Test(running, reductions_of_one_input_share_a_pass) {
+  uint64_t seed = 11;
+  const int64_t A = 7, B = 45, C = 29;
+  float *data = random_data(FLOE_FLOAT32, A * B * C, &seed, true);
+  for (int threads = 1; threads <= 8; threads *= 2) {
+    floe_ctx *ctx = open_ctx_fanin(threads, threads == 2 ? 2 : 8);
+    floe_array *x =
+        floe_from_buffer(ctx, FLOE_FLOAT32, FLOE_SHAPE(A, B, C), FLOE_SHAPE(3, 16, 10), data);
+    floe_array *y = floe_sqrt(floe_abs(x));
+    floe_array *outs[] = {
+        floe_mean(y, FLOE_AXES(0)),
+        floe_reduce_ddof(FLOE_STD, y, FLOE_KEEPDIMS(FLOE_AXES(1, 2)), 1),
+        floe_max(y, FLOE_AXES(2)),
+        floe_min(y, FLOE_ALL),
+        floe_argmin(y, FLOE_ALL),
+        floe_argmax(y, FLOE_AXES(1)),
+        floe_nanmean(y, FLOE_AXES(0, 2)),
+        floe_sum(y, FLOE_KEEPDIMS(FLOE_AXES(0))),
+        floe_var(y, FLOE_AXES(2)), /* a ninth: a second group */
+    };
+    enum { K = sizeof outs / sizeof outs[0] };
+    void *sep[K], *joint[K];
+    floe_job *job = floe_job_new(ctx);
+    for (int k = 0; k < K; k++) {
+      sep[k] = compute_new(outs[k]);
+      joint[k] = malloc((size_t)floe_array_nbytes(outs[k]));
+      cr_assert_eq(floe_job_add_buffer(job, outs[k], joint[k], (size_t)floe_array_nbytes(outs[k])),
+                   FLOE_OK);
+    }
+    cr_assert_eq(floe_job_run(job), FLOE_OK, "%s", floe_error_message(ctx));
+    for (int k = 0; k < K; k++) {
+      cr_assert_eq(memcmp(sep[k], joint[k], (size_t)floe_array_nbytes(outs[k])), 0,
+                   "output %d of the shared pass differs from its own compute (%d threads)", k,
+                   threads);
+      free(sep[k]);
+      free(joint[k]);
+    }
+    floe_job_free(job);
+    floe_close(ctx);
+  }
+  free(data);
+}

@@ -492,9 +492,9 @@ static int64_t next_cut(const floe__lower *L, const prog *p, int d, int64_t x, i
  * afterwards the task's hold on those blocks is released, and a block no
  * task still needs is freed. */
 static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
-                       const floe__vm_sink *sink, void *scratch) {
+                       const floe__vm_sink *sinks, int nsinks, void *scratch) {
   if (p->nchunked == 0) {
-    floe__vm_run(&p->vm, lo, hi, sink, NULL, scratch);
+    floe__vm_run(&p->vm, lo, hi, sinks, nsinks, NULL, scratch);
     return;
   }
   const int nd = p->vm.ndim;
@@ -520,7 +520,7 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
       bind.base[l] = m->ch->buf[flat_block(mn, c)];
       bind.bias[l] = bias;
     }
-    floe__vm_run(&p->vm, slo, shi, sink, &bind, scratch);
+    floe__vm_run(&p->vm, slo, shi, sinks, nsinks, &bind, scratch);
     int d = nd - 1;
     for (; d >= 0; d--) {
       slo[d] = shi[d];
@@ -617,7 +617,7 @@ static floe_status fstore_task(void *arg) {
   }
   floe__vm_sink sink = a->e.sink;
   sink.dst = buf;
-  run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
+  run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
   free(scratch);
   floe__bufs bufs = {pool_get_cb, pool_put_cb, L};
   floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &bufs, &L->io);
@@ -659,7 +659,7 @@ static floe_status ewise_task(void *arg) {
   ewise_arg *a = arg;
   void *scratch = malloc(a->p->scratch);
   FLOE_RETURN_ERROR_IF(scratch == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
-  run_region(a->L, a->p, a->lo, a->hi, &a->sink, scratch);
+  run_region(a->L, a->p, a->lo, a->hi, &a->sink, 1, scratch);
   free(scratch);
   return FLOE_OK;
 }
@@ -723,7 +723,7 @@ static floe_status partial_task(void *arg) {
       free(acc);
       return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
     }
-    run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, scratch);
+    run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
     free(scratch);
   }
   if (a->finalize) {
@@ -733,6 +733,63 @@ static floe_status partial_task(void *arg) {
   }
   *a->slot = acc;
   return FLOE_OK;
+}
+
+/* One member's share of a grouped partial: the accumulators it fills. */
+typedef struct gpart {
+  const red_info *ri;
+  int64_t block_elems;
+  void **slot;
+  bool finalize;
+  int64_t out_lo[FLOE_MAX_DIMS], out_hi[FLOE_MAX_DIMS];
+  floe__vm_sink sink; /* template: acc filled in by the task */
+} gpart;
+
+/* The partials of several reductions of one input over one of its chunks,
+ * computed by one run of the program with a sink per reduction. */
+typedef struct group_arg {
+  ewise_arg e;
+  int n;
+  gpart m[FLOE__VM_MAX_SINKS];
+} group_arg;
+
+static floe_status group_task(void *arg) {
+  group_arg *a = arg;
+  void *acc[FLOE__VM_MAX_SINKS] = {0};
+  floe__vm_sink sinks[FLOE__VM_MAX_SINKS];
+  void *scratch = malloc(a->e.p->scratch);
+  bool ok = scratch != NULL;
+  for (int k = 0; k < a->n && ok; k++) {
+    const gpart *m = &a->m[k];
+    acc[k] = malloc((size_t)(m->block_elems > 0 ? m->block_elems : 1) * m->ri->acc_size);
+    ok = acc[k] != NULL;
+    if (ok) {
+      m->ri->red->init(acc[k], m->block_elems);
+      sinks[k] = m->sink;
+      sinks[k].acc = acc[k];
+    }
+  }
+  if (!ok) {
+    for (int k = 0; k < a->n; k++) {
+      free(acc[k]);
+    }
+    free(scratch);
+    return floe__fail(FLOE_ERR_NOMEM, "out of memory for a reduction's partials");
+  }
+  run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, sinks, a->n, scratch);
+  free(scratch);
+  floe_status st = FLOE_OK;
+  for (int k = 0; k < a->n; k++) {
+    const gpart *m = &a->m[k];
+    if (m->finalize) {
+      floe_status s2 = finalize_block(m->ri, acc[k], m->block_elems, m->out_lo, m->out_hi);
+      st = st == FLOE_OK ? s2 : st;
+      free(acc[k]);
+    } else {
+      *m->slot = acc[k];
+    }
+  }
+  return st;
 }
 
 static floe_status combine_task(void *arg) {
@@ -914,12 +971,53 @@ static floe_status program_for(floe__lower *L, int root, int sink, prog **out) {
   return FLOE_OK;
 }
 
-static floe_status build_reduction(floe__lower *L, int li) {
-  lnode *x = &L->ln[li];
+/* Combines the nleaf partials of one output block (their slots in
+ * `level`, their tasks in `tasks`, in order) by a tree of fixed shape: groups
+ * of `fanin` consecutive ones, level by level; the root finalises into the
+ * output.  On return level[0] / tasks[0] hold the root. */
+static floe_status build_tree(floe__lower *L, const red_info *ri, int64_t block_elems,
+                              const int64_t *out_lo, const int64_t *out_hi, void ***level,
+                              floe_task **tasks, int64_t nleaf) {
+  const int fanin = L->ctx->cfg.reduce_fanin;
+  int64_t count = nleaf;
+  while (count > 1) {
+    int64_t groups = (count + fanin - 1) / fanin;
+    for (int64_t gi = 0; gi < groups; gi++) {
+      int64_t first = gi * fanin;
+      int nch = (int)(count - first < fanin ? count - first : fanin);
+      combine_arg *a = floe__lower_alloc(L, sizeof *a);
+      void ***children = floe__lower_alloc(L, (size_t)nch * sizeof *children);
+      void **slot = new_slot(L);
+      if (a == NULL || children == NULL || slot == NULL) {
+        return FLOE_ERR_NOMEM;
+      }
+      memset(a, 0, sizeof *a);
+      a->ri = ri;
+      a->block_elems = block_elems;
+      a->children = children;
+      a->nchildren = nch;
+      a->slot = slot;
+      a->finalize = groups == 1;
+      memcpy(a->out_lo, out_lo, sizeof a->out_lo);
+      memcpy(a->out_hi, out_hi, sizeof a->out_hi);
+      floe_task *t = new_task(L, combine_task, a, "combine");
+      for (int c = 0; c < nch; c++) {
+        children[c] = level[first + c];
+        floe_task_depends(t, tasks[first + c]);
+      }
+      level[gi] = slot;
+      tasks[gi] = t;
+    }
+    count = groups;
+  }
+  return FLOE_OK;
+}
+
+/* The kernels and output of reduction lnode li. */
+static floe_status make_red_info(floe__lower *L, int li, red_info **out) {
+  const lnode *x = &L->ln[li];
   const floe__node *r = x->n;
-  const lnode *e = &L->ln[x->in[0]];
-  const floe__node *en = e->n;
-  const uint32_t mask = r->p.reduce.axes;
+  const floe__node *en = L->ln[x->in[0]].n;
   const floe_reduce_op op = r->p.reduce.op;
   red_info *ri = floe__lower_alloc(L, sizeof *ri);
   FLOE_RETURN_ERROR_IF(ri == NULL, FLOE_ERR_NOMEM, "out of memory planning a reduction");
@@ -941,6 +1039,20 @@ static floe_status build_reduction(floe__lower *L, int li) {
   ri->out_isz = floe_dtype_size(r->dtype);
   FLOE_RETURN_ERROR_IF(ri->red == NULL, FLOE_ERR_DTYPE, "no reduction kernel for %s",
                        floe_dtype_name(en->dtype));
+
+  *out = ri;
+  return FLOE_OK;
+}
+
+static floe_status build_reduction(floe__lower *L, int li) {
+  lnode *x = &L->ln[li];
+  const floe__node *r = x->n;
+  const lnode *e = &L->ln[x->in[0]];
+  const floe__node *en = e->n;
+  const uint32_t mask = r->p.reduce.axes;
+  const floe_reduce_op op = r->p.reduce.op;
+  red_info *ri = NULL;
+  FLOE_FORWARD_IF_ERROR(make_red_info(L, li, &ri));
 
   prog *p = NULL;
   if (floe__node_size(en) > 0) {
@@ -966,7 +1078,6 @@ static floe_status build_reduction(floe__lower *L, int li) {
     }
   }
   const bool flat_index = nr == nd;
-  const int fanin = L->ctx->cfg.reduce_fanin;
   const char *name = "reduce";
 
   int64_t kc[FLOE_MAX_DIMS] = {0};
@@ -1060,38 +1171,10 @@ static floe_status build_reduction(floe__lower *L, int li) {
       next_coord(nr, red_n, rc);
     }
     /* the tree: groups of `fanin` consecutive partials */
-    int64_t count = nleaf;
-    while (count > 1) {
-      int64_t groups = (count + fanin - 1) / fanin;
-      for (int64_t gi = 0; gi < groups; gi++) {
-        int64_t first = gi * fanin;
-        int nch = (int)(count - first < fanin ? count - first : fanin);
-        combine_arg *a = floe__lower_alloc(L, sizeof *a);
-        void ***children = floe__lower_alloc(L, (size_t)nch * sizeof *children);
-        void **slot = new_slot(L);
-        if (a == NULL || children == NULL || slot == NULL) {
-          free(level);
-          free(tasks);
-          return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
-        }
-        memset(a, 0, sizeof *a);
-        a->ri = ri;
-        a->block_elems = block_elems;
-        a->children = children;
-        a->nchildren = nch;
-        a->slot = slot;
-        a->finalize = groups == 1;
-        memcpy(a->out_lo, out_lo, sizeof out_lo);
-        memcpy(a->out_hi, out_hi, sizeof out_hi);
-        floe_task *t = new_task(L, combine_task, a, "combine");
-        for (int c = 0; c < nch; c++) {
-          children[c] = level[first + c];
-          floe_task_depends(t, tasks[first + c]);
-        }
-        level[gi] = slot;
-        tasks[gi] = t;
-      }
-      count = groups;
+    if (build_tree(L, ri, block_elems, out_lo, out_hi, level, tasks, nleaf) != FLOE_OK) {
+      free(level);
+      free(tasks);
+      return floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
     }
     /* the block's index in r's chunk grid: kept coords, 0 on kept-dim axes */
     x->done[blk] = tasks[0];
@@ -1100,6 +1183,186 @@ static floe_status build_reduction(floe__lower *L, int li) {
     next_coord(nk, kept_n, kc);
   }
   return FLOE_OK;
+}
+
+/* Several reductions of the same input (mean and sum of x, or the mean,
+ * std, max and min of a climate cube): one program over each input chunk
+ * feeds every reduction's accumulators, so the chunk is read once.  Each
+ * reduction keeps its own blocks, partial order and tree, so the results
+ * are the bits each would have alone. */
+static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) {
+  const int in0 = L->ln[lis[0]].in[0];
+  const floe__node *en = L->ln[in0].n;
+  const int nd = en->ndim;
+  prog *p;
+  FLOE_FORWARD_IF_ERROR(program_for(L, in0, lis[0], &p));
+  grid eg = grid_of(en);
+  struct member {
+    const red_info *ri;
+    grid rg;
+    uint32_t mask;
+    int nk, nr, kept_ax[FLOE_MAX_DIMS], red_ax[FLOE_MAX_DIMS];
+    int64_t kept_n[FLOE_MAX_DIMS], red_n[FLOE_MAX_DIMS], nleaf;
+    bool flat_index;
+    void ***level;     /* [block][leaf] */
+    floe_task **tasks; /* [block][leaf] */
+  } mem[FLOE__VM_MAX_SINKS];
+  memset(mem, 0, sizeof mem);
+  floe_status st = FLOE_OK;
+  for (int k = 0; k < n && st == FLOE_OK; k++) {
+    struct member *m = &mem[k];
+    lnode *x = &L->ln[lis[k]];
+    red_info *ri = NULL;
+    if ((st = make_red_info(L, lis[k], &ri)) != FLOE_OK) {
+      break;
+    }
+    m->ri = ri;
+    m->rg = grid_of(x->n);
+    m->mask = x->n->p.reduce.axes;
+    m->nleaf = 1;
+    for (int d = 0; d < nd; d++) {
+      if (m->mask & (1u << d)) {
+        m->red_ax[m->nr] = d;
+        m->red_n[m->nr++] = eg.n[d];
+        m->nleaf *= eg.n[d];
+      } else {
+        m->kept_ax[m->nk] = d;
+        m->kept_n[m->nk++] = eg.n[d];
+      }
+    }
+    m->flat_index = m->nr == nd;
+    x->nblocks = m->rg.total;
+    x->done = floe__lower_alloc(L, (size_t)m->rg.total * sizeof *x->done);
+    m->level = malloc((size_t)(m->rg.total * m->nleaf) * sizeof *m->level);
+    m->tasks = malloc((size_t)(m->rg.total * m->nleaf) * sizeof *m->tasks);
+    if (x->done == NULL || m->level == NULL || m->tasks == NULL) {
+      st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+    }
+  }
+  int64_t c[FLOE_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < eg.total && st == FLOE_OK; i++) {
+    group_arg *a = floe__lower_alloc(L, sizeof *a);
+    if (a == NULL) {
+      st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+      break;
+    }
+    memset(a, 0, sizeof *a);
+    a->e.L = L;
+    a->e.p = p;
+    a->n = n;
+    chunk_region(en, c, a->e.lo, a->e.hi);
+    int64_t where[FLOE__VM_MAX_SINKS];
+    for (int k = 0; k < n && st == FLOE_OK; k++) {
+      struct member *m = &mem[k];
+      gpart *g = &a->m[k];
+      const floe__node *r = m->ri->out;
+      /* this chunk's block (kept coords) and leaf (reduced coords), C order */
+      int64_t blk = 0, leaf = 0, bc[FLOE_MAX_DIMS] = {0}, lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+      for (int j = 0; j < m->nk; j++) {
+        blk = blk * m->kept_n[j] + c[m->kept_ax[j]];
+        bc[m->kept_ax[j]] = c[m->kept_ax[j]];
+      }
+      for (int j = 0; j < m->nr; j++) {
+        leaf = leaf * m->red_n[j] + c[m->red_ax[j]];
+      }
+      chunk_region(en, bc, lo, hi);
+      int64_t block_elems = 1;
+      g->sink.kind = FLOE__SINK_REDUCE;
+      g->sink.red = m->ri->red;
+      g->sink.acc_size = m->ri->acc_size;
+      for (int j = m->nk - 1; j >= 0; j--) {
+        int d = m->kept_ax[j];
+        g->sink.acc_stride[d] = block_elems;
+        block_elems *= hi[d] - lo[d];
+      }
+      for (int d = 0; d < nd; d++) {
+        g->sink.acc_bias += a->e.lo[d] * g->sink.acc_stride[d];
+      }
+      floe_reduce_op op = r->p.reduce.op;
+      if (op == FLOE_ARGMIN || op == FLOE_ARGMAX) {
+        if (m->flat_index) {
+          int64_t cs = 1;
+          for (int d = nd - 1; d >= 0; d--) {
+            g->sink.index_stride[d] = cs;
+            cs *= en->shape[d];
+          }
+        } else {
+          g->sink.index_stride[m->red_ax[0]] = 1;
+        }
+      }
+      for (int d = 0, o = 0; d < nd; d++) {
+        if (!(m->mask & (1u << d))) {
+          g->out_lo[o] = lo[d];
+          g->out_hi[o++] = hi[d];
+        } else if (r->p.reduce.keepdims) {
+          g->out_lo[o] = 0;
+          g->out_hi[o++] = 1;
+        }
+      }
+      size_t acc_bytes = (size_t)block_elems * m->ri->acc_size;
+      if (acc_bytes > L->max_acc_block) {
+        L->max_acc_block = acc_bytes;
+      }
+      g->ri = m->ri;
+      g->block_elems = block_elems;
+      g->finalize = m->nleaf == 1;
+      g->slot = new_slot(L);
+      if (g->slot == NULL) {
+        st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+      }
+      where[k] = blk * m->nleaf + leaf;
+      m->level[where[k]] = g->slot;
+    }
+    if (st != FLOE_OK) {
+      break;
+    }
+    floe_task *t = new_task(L, group_task, a, "reduce");
+    if (t != NULL) {
+      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+    }
+    for (int k = 0; k < n; k++) {
+      mem[k].tasks[where[k]] = t;
+    }
+    next_coord(nd, eg.n, c);
+  }
+  for (int k = 0; k < n && st == FLOE_OK; k++) {
+    struct member *m = &mem[k];
+    lnode *x = &L->ln[lis[k]];
+    const floe__node *r = m->ri->out;
+    int64_t kc[FLOE_MAX_DIMS] = {0};
+    for (int64_t blk = 0; blk < m->rg.total && st == FLOE_OK; blk++) {
+      int64_t bc[FLOE_MAX_DIMS] = {0}, lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+      int64_t out_lo[FLOE_MAX_DIMS] = {0}, out_hi[FLOE_MAX_DIMS] = {0}, block_elems = 1;
+      for (int j = 0; j < m->nk; j++) {
+        bc[m->kept_ax[j]] = kc[j];
+      }
+      chunk_region(en, bc, lo, hi);
+      for (int j = 0; j < m->nk; j++) {
+        block_elems *= hi[m->kept_ax[j]] - lo[m->kept_ax[j]];
+      }
+      for (int d = 0, o = 0; d < nd; d++) {
+        if (!(m->mask & (1u << d))) {
+          out_lo[o] = lo[d];
+          out_hi[o++] = hi[d];
+        } else if (r->p.reduce.keepdims) {
+          out_lo[o] = 0;
+          out_hi[o++] = 1;
+        }
+      }
+      void ***level = m->level + blk * m->nleaf;
+      floe_task **tasks = m->tasks + blk * m->nleaf;
+      if (build_tree(L, m->ri, block_elems, out_lo, out_hi, level, tasks, m->nleaf) != FLOE_OK) {
+        st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a reduction");
+      }
+      x->done[blk] = tasks[0];
+      next_coord(m->nk, m->kept_n, kc);
+    }
+  }
+  for (int k = 0; k < n; k++) {
+    free(mem[k].level);
+    free(mem[k].tasks);
+  }
+  return st;
 }
 
 static floe_status build_store(floe__lower *L, int li, void *dst) {
@@ -1219,8 +1482,33 @@ floe_status floe__lower_build(floe__lower *L) {
         }
       }
     }
-    st = build_reduction(L, i);
   }
+  /* reductions of the same input (up to FLOE__VM_MAX_SINKS) share one pass */
+  bool *built = calloc((size_t)L->nln + 1, sizeof *built);
+  if (built == NULL && st == FLOE_OK) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+  }
+  for (int i = 0; i < L->nln && st == FLOE_OK; i++) {
+    if (L->ln[i].n->kind != FLOE__NODE_REDUCE || built[i]) {
+      continue;
+    }
+    int group[FLOE__VM_MAX_SINKS], ng = 0;
+    const int in0 = L->ln[i].in[0];
+    for (int j = i; j < L->nln && ng < FLOE__VM_MAX_SINKS; j++) {
+      if (L->ln[j].n->kind == FLOE__NODE_REDUCE && !built[j] && L->ln[j].in[0] == in0) {
+        group[ng++] = j;
+        built[j] = true;
+      }
+    }
+    if (ng == 1 || floe__node_size(L->ln[in0].n) == 0) {
+      for (int k = 0; k < ng && st == FLOE_OK; k++) {
+        st = build_reduction(L, group[k]);
+      }
+    } else {
+      st = build_reduction_group(L, group, ng);
+    }
+  }
+  free(built);
   for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
     if (!direct[t]) {
       st = build_store(L, L->targets[t].ln, L->targets[t].dst);

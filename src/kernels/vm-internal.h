@@ -74,6 +74,7 @@ typedef struct floe__vm_program {
 } floe__vm_program;
 
 #define FLOE__VM_MAX_LEAVES 64
+#define FLOE__VM_MAX_SINKS 8 /* reductions of one input fed by one program */
 
 /* Per-run bases for memory leaves that live in separate chunk buffers: leaf
  * l reads base[l] (when not NULL) with its offsets reduced by bias[l] (the
@@ -103,10 +104,13 @@ typedef struct floe__vm_sink {
 /* Scratch bytes one run of the program needs (registers and temporaries). */
 size_t floe__vm_scratch_bytes(const floe__vm_program *p);
 
-/* Runs the program over [lo, hi) into the sink, with leaves rebound by
+/* Runs the program over [lo, hi) into `nsinks` sinks (1 to
+ * FLOE__VM_MAX_SINKS; each tile of the result goes to every sink, so
+ * several reductions of one input read it once), with leaves rebound by
  * `bind` (may be NULL).  `scratch` holds at least floe__vm_scratch_bytes(p)
  * bytes, 64-byte aligned. */
 void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *hi,
-                  const floe__vm_sink *sink, const floe__vm_bind *bind, void *scratch);
+                  const floe__vm_sink *sinks, int nsinks, const floe__vm_bind *bind,
+                  void *scratch);
 
 #endif

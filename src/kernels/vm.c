@@ -4,7 +4,7 @@
 #include "rng-internal.h"
 #include "vm-internal.h"
 
-enum { MAX_VIEWS = 64 + 2 };
+enum { MAX_VIEWS = FLOE__VM_MAX_LEAVES + 2 * FLOE__VM_MAX_SINKS };
 
 size_t floe__vm_scratch_bytes(const floe__vm_program *p) {
   /* one tile per register, one float64 tile of temporaries, alignment slack */
@@ -182,29 +182,70 @@ static int plan_walk(walk *w, int ndim, const int64_t *lo, const int64_t *hi,
   return 1;
 }
 
+/* The store or reduce step of one sink, for the tile [t0, t0 + n) of the
+ * inner axis at view offsets off (sv: the sink's first view). */
+static void sink_tile(const floe__vm_sink *sink, const walk *w, int sv, const int64_t *off,
+                      int inner, int64_t t0, int64_t n, const void *res, size_t osz) {
+  if (sink->kind == FLOE__SINK_STORE) {
+    int64_t s = w->stride[sv][inner];
+    unsigned char *d = (unsigned char *)sink->dst + (size_t)(off[sv] + t0 * s) * osz;
+    if (s == 1) {
+      memcpy(d, res, (size_t)n * osz);
+    } else {
+      for (int64_t j = 0; j < n; j++) {
+        memcpy(d + (size_t)(j * s) * osz, (const unsigned char *)res + (size_t)j * osz, osz);
+      }
+    }
+    return;
+  }
+  int64_t as = w->stride[sv][inner], is = w->stride[sv + 1][inner];
+  unsigned char *acc = (unsigned char *)sink->acc + (size_t)(off[sv] + t0 * as) * sink->acc_size;
+  int64_t index = off[sv + 1] + t0 * is;
+  if (as == 0 && is <= 1) {
+    sink->red->fold(acc, res, n, index);
+  } else if (as == 1 && is == 0) {
+    sink->red->accumulate(acc, res, n, index);
+  } else {
+    /* an unusual layout (a unit-width chunk of a wider array): one
+       element at a time keeps the semantics */
+    for (int64_t j = 0; j < n; j++) {
+      const void *x = (const unsigned char *)res + (size_t)j * osz;
+      unsigned char *a = acc + (size_t)(j * as) * sink->acc_size;
+      if (as == 0) {
+        sink->red->fold(a, x, 1, index + j * is);
+      } else {
+        sink->red->accumulate(a, x, 1, index + j * is);
+      }
+    }
+  }
+}
+
 void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *hi,
-                  const floe__vm_sink *sink, const floe__vm_bind *bind, void *scratch) {
+                  const floe__vm_sink *sinks, int nsinks, const floe__vm_bind *bind,
+                  void *scratch) {
   const int64_t *views[MAX_VIEWS];
   int nviews = 0;
   for (int l = 0; l < p->nleaves; l++) {
     views[nviews++] = p->leaves[l].stride;
   }
-  const int sv = nviews; /* first sink view */
-  if (sink->kind == FLOE__SINK_STORE) {
-    views[nviews++] = sink->dst_stride;
-  } else {
-    views[nviews++] = sink->acc_stride;
-    views[nviews++] = sink->index_stride;
+  int sv[FLOE__VM_MAX_SINKS]; /* each sink's first view */
+  for (int k = 0; k < nsinks; k++) {
+    sv[k] = nviews;
+    if (sinks[k].kind == FLOE__SINK_STORE) {
+      views[nviews++] = sinks[k].dst_stride;
+    } else {
+      views[nviews++] = sinks[k].acc_stride;
+      views[nviews++] = sinks[k].index_stride;
+    }
   }
   walk w;
   if (!plan_walk(&w, p->ndim, lo, hi, views, nviews)) {
     return;
   }
-  if (sink->kind == FLOE__SINK_REDUCE) {
-    w.off0[sv] -= sink->acc_bias;
-  } else {
-    w.off0[sv] -= sink->dst_bias;
+  for (int k = 0; k < nsinks; k++) {
+    w.off0[sv[k]] -= sinks[k].kind == FLOE__SINK_REDUCE ? sinks[k].acc_bias : sinks[k].dst_bias;
   }
+  const floe__vm_sink *sink = &sinks[0];
   const void *base[FLOE__VM_MAX_LEAVES];
   for (int l = 0; l < p->nleaves; l++) {
     base[l] = p->leaves[l].base;
@@ -236,8 +277,8 @@ void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *h
   const size_t osz = floe_dtype_size(p->out_dtype);
   const int inner = w.nd - 1;
   const int64_t L = w.ext[inner];
-  const bool store = sink->kind == FLOE__SINK_STORE;
-  const bool direct = store && last_compute >= 0 && w.stride[sv][inner] == 1;
+  const bool store = nsinks == 1 && sink->kind == FLOE__SINK_STORE;
+  const bool direct = store && last_compute >= 0 && w.stride[sv[0]][inner] == 1;
 
   int64_t pos[FLOE_MAX_DIMS] = {0};
   int64_t off[MAX_VIEWS];
@@ -255,7 +296,7 @@ void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *h
         const floe__vm_insn *in = &p->insn[k];
         void *dst = own[in->dst];
         if (direct && k == last_compute) {
-          dst = (unsigned char *)sink->dst + (size_t)(off[sv] + t0) * osz;
+          dst = (unsigned char *)sink->dst + (size_t)(off[sv[0]] + t0) * osz;
         }
         switch (in->code) {
         case FLOE__VM_LOAD: {
@@ -300,39 +341,9 @@ void floe__vm_run(const floe__vm_program *p, const int64_t *lo, const int64_t *h
         rp[in->dst] = dst;
       }
       const void *res = rp[p->out];
-      if (store) {
-        if (!direct) {
-          int64_t s = w.stride[sv][inner];
-          unsigned char *d = (unsigned char *)sink->dst + (size_t)(off[sv] + t0 * s) * osz;
-          if (s == 1) {
-            memcpy(d, res, (size_t)n * osz);
-          } else {
-            for (int64_t j = 0; j < n; j++) {
-              memcpy(d + (size_t)(j * s) * osz, (const unsigned char *)res + (size_t)j * osz,
-                     osz);
-            }
-          }
-        }
-      } else {
-        int64_t as = w.stride[sv][inner], is = w.stride[sv + 1][inner];
-        unsigned char *acc = (unsigned char *)sink->acc + (size_t)(off[sv] + t0 * as) * sink->acc_size;
-        int64_t index = off[sv + 1] + t0 * is;
-        if (as == 0 && is <= 1) {
-          sink->red->fold(acc, res, n, index);
-        } else if (as == 1 && is == 0) {
-          sink->red->accumulate(acc, res, n, index);
-        } else {
-          /* an unusual layout (a unit-width chunk of a wider array): one
-             element at a time keeps the semantics */
-          for (int64_t j = 0; j < n; j++) {
-            const void *x = (const unsigned char *)res + (size_t)j * osz;
-            unsigned char *a = acc + (size_t)(j * as) * sink->acc_size;
-            if (as == 0) {
-              sink->red->fold(a, x, 1, index + j * is);
-            } else {
-              sink->red->accumulate(a, x, 1, index + j * is);
-            }
-          }
+      if (!direct) {
+        for (int k = 0; k < nsinks; k++) {
+          sink_tile(&sinks[k], &w, sv[k], off, inner, t0, n, res, osz);
         }
       }
     }
