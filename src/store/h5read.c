@@ -759,6 +759,10 @@ static floe_status read_slab(floe__h5src *s, int stream, const int64_t *org, uin
                         s->dataset, s->path, coord_str(s->ndim, org, c, sizeof c),
                         (unsigned long long)size, chunk_bytes);
     }
+    /* the slabs after this one in the stream (a file's chunks lie in
+       order) start reading while this one is consumed */
+    int fd = s->sfd[stream % FLOE__H5_STREAMS] >= 0 ? s->sfd[stream % FLOE__H5_STREAMS] : s->fd;
+    posix_fadvise(fd, (off_t)(addr + within + bytes), (off_t)(4 * bytes), POSIX_FADV_WILLNEED);
     FLOE_FORWARD_IF_ERROR(pread_all(s, stream, dst, bytes, addr + within, io));
   }
   convert(&s->ft, s->dtype, dst, dst, bytes / s->ft.size);
