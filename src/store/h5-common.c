@@ -75,3 +75,35 @@ hid_t floe__h5_type(floe_dtype dtype) {
     return H5I_INVALID_HID;
   }
 }
+
+htri_t floe__h5_path_exists(hid_t file, const char *path) {
+  char buf[1024];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    return 0;
+  }
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      htri_t e = strcmp(buf, "/") == 0 ? 1 : H5Lexists(file, buf, H5P_DEFAULT);
+      buf[i] = c;
+      if (e <= 0) {
+        return e;
+      }
+    }
+  }
+  return 1;
+}
+
+const char *floe__h5_coord_str(int ndim, const int64_t *c, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "(");
+  for (int d = 0; d < ndim && n < cap; d++) {
+    n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? ", " : "", (long long)c[d]);
+  }
+  if (n < cap) {
+    snprintf(buf + n, cap - n, ")");
+  }
+  return buf;
+}

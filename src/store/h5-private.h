@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "floe.h"
 
@@ -17,6 +18,13 @@ void floe__h5_unlock(void);
 /* The description of the error HDF5 recorded first on this thread's stack
  * (where it was detected), or "unknown HDF5 error"; call under the lock. */
 const char *floe__h5_reason(char *buf, size_t cap);
+
+/* Whether every link on the way to `path` exists (H5Lexists checks only
+ * the last one and fails on a missing group); under the lock. */
+htri_t floe__h5_path_exists(hid_t file, const char *path);
+
+/* "(2048, 0)" into buf: a chunk's coordinates in messages. */
+const char *floe__h5_coord_str(int ndim, const int64_t *c, char *buf, size_t cap);
 
 /* floe's dtype as an HDF5 memory/file type (bool: h5py's int8 enum
  * FALSE/TRUE).  The caller closes it.  Under the lock. */

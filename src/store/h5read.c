@@ -253,29 +253,6 @@ static void src_free(floe__h5src *s) {
   free(s);
 }
 
-/* Whether every link on the way to `path` exists (H5Lexists checks only the
- * last one and fails on a missing group). */
-static htri_t path_exists(hid_t file, const char *path) {
-  char buf[1024];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof buf) {
-    return 0;
-  }
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      htri_t e = strcmp(buf, "/") == 0 ? 1 : H5Lexists(file, buf, H5P_DEFAULT);
-      buf[i] = c;
-      if (e <= 0) {
-        return e;
-      }
-    }
-  }
-  return 1;
-}
-
 /* The part of open that runs under the lock. */
 static floe_status open_locked(floe__h5src *s) {
   char why[512];
@@ -285,7 +262,7 @@ static floe_status open_locked(floe__h5src *s) {
   s->file = H5Fopen(s->path, H5F_ACC_RDONLY, H5P_DEFAULT);
   FLOE_RETURN_ERROR_IF(s->file < 0, FLOE_ERR_IO, "floe_from_hdf5: cannot open '%s': %s", s->path,
                        floe__h5_reason(why, sizeof why));
-  htri_t exists = path_exists(s->file, s->dataset);
+  htri_t exists = floe__h5_path_exists(s->file, s->dataset);
   FLOE_RETURN_ERROR_IF(exists <= 0, FLOE_ERR_FORMAT, "floe_from_hdf5: '%s' has no dataset '%s'",
                        s->path, s->dataset);
   H5O_info_t oi;
@@ -426,16 +403,6 @@ void floe__h5src_describe(const floe__h5src *s, floe__h5src_info *info) {
 
 /* -------------------------------------------------------------------- read */
 
-static const char *coord_str(int nd, const int64_t *c, char *buf, size_t cap) {
-  size_t n = (size_t)snprintf(buf, cap, "(");
-  for (int d = 0; d < nd && n < cap; d++) {
-    n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? ", " : "", (long long)c[d]);
-  }
-  if (n < cap) {
-    snprintf(buf + n, cap - n, ")");
-  }
-  return buf;
-}
 
 static floe_status pread_all(const floe__h5src *s, int stream, void *buf, size_t size,
                              uint64_t off, floe__io_counters *io) {
@@ -547,11 +514,77 @@ static floe_status read_through_hdf5(floe__h5src *s, const int64_t *lo, const in
   if (rc < 0) {
     char c[160];
     return floe__fail(FLOE_ERR_IO, "reading '%s' of '%s' at %s: %s", s->dataset, s->path,
-                      coord_str(nd, lo, c, sizeof c), why);
+                      floe__h5_coord_str(nd, lo, c, sizeof c), why);
   }
   if (s->ft.is_bool) {
     convert(&s->ft, s->dtype, dst, dst, (size_t)elems); /* 0/1, whatever was stored */
   }
+  return FLOE_OK;
+}
+
+/* Where the file chunk at `origin` lies; under the lock.  `why` (may be
+ * NULL) gets HDF5's reason on failure. */
+static herr_t chunk_info(const floe__h5src *s, const int64_t *origin, unsigned *mask,
+                         haddr_t *addr, hsize_t *size, char *why, size_t cap) {
+  hsize_t off[H5S_MAX_RANK];
+  for (int d = 0; d < s->ndim; d++) {
+    off[d] = (hsize_t)origin[d];
+  }
+  *mask = 0;
+  *addr = HADDR_UNDEF;
+  *size = 0;
+  floe__h5_lock();
+  herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, mask, addr, size);
+  if (rc < 0 && why != NULL) {
+    floe__h5_reason(why, cap);
+  }
+  floe__h5_unlock();
+  return rc;
+}
+
+/* chunk_info, failing with a message that names the chunk. */
+static floe_status locate_chunk(const floe__h5src *s, const int64_t *origin, unsigned *mask,
+                                haddr_t *addr, hsize_t *size) {
+  char why[512] = "", c[160];
+  FLOE_RETURN_ERROR_IF(chunk_info(s, origin, mask, addr, size, why, sizeof why) < 0, FLOE_ERR_IO,
+                       "reading '%s' of '%s': cannot locate the chunk at %s: %s", s->dataset,
+                       s->path, floe__h5_coord_str(s->ndim, origin, c, sizeof c), why);
+  return FLOE_OK;
+}
+
+/* An unfiltered chunk stored at its full size, or FLOE_ERR_FORMAT. */
+static floe_status check_stored(const floe__h5src *s, const int64_t *origin, hsize_t size,
+                                size_t chunk_bytes) {
+  char c[160];
+  FLOE_RETURN_ERROR_IF(size != chunk_bytes, FLOE_ERR_FORMAT,
+                       "reading '%s' of '%s': the chunk at %s holds %llu bytes, not %zu",
+                       s->dataset, s->path, floe__h5_coord_str(s->ndim, origin, c, sizeof c),
+                       (unsigned long long)size, chunk_bytes);
+  return FLOE_OK;
+}
+
+/* `bytes` of a chunk never written: the dataset's fill value, repeated. */
+static void fill_values(const floe__h5src *s, void *dst, size_t bytes) {
+  unsigned char *o = dst;
+  for (size_t i = 0; i + s->ft.size <= bytes; i += s->ft.size) {
+    memcpy(o + i, s->fill, s->ft.size);
+  }
+}
+
+/* Makes *p a recycled buffer of at least `need` bytes (*cap: its size). */
+static floe_status ensure_buf(const floe__h5src *s, const floe__bufs *bufs, void **p,
+                              size_t *cap, size_t need) {
+  if (*cap >= need) {
+    return FLOE_OK;
+  }
+  if (*p != NULL) {
+    bufs->put(bufs->owner, *p, *cap);
+  }
+  *cap = 0;
+  FLOE_RETURN_ERROR_IF((*p = bufs->get(bufs->owner, need)) == NULL, FLOE_ERR_NOMEM,
+                       "reading '%s' of '%s': out of memory for a %zu-byte buffer", s->dataset,
+                       s->path, need);
+  *cap = need;
   return FLOE_OK;
 }
 
@@ -576,26 +609,8 @@ static floe_status read_shuffled_zstd(const floe__h5src *s, int stream, const in
                                       void **raw, size_t *rawcap, void **scratch,
                                       size_t *scratchcap, const floe__bufs *bufs,
                                       floe__io_counters *io) {
-  const size_t piece = (size_t)1 << 20;
-  if (*rawcap < piece) {
-    if (*raw != NULL) {
-      bufs->put(bufs->owner, *raw, *rawcap);
-    }
-    *rawcap = 0;
-    FLOE_RETURN_ERROR_IF((*raw = bufs->get(bufs->owner, piece)) == NULL, FLOE_ERR_NOMEM,
-                         "reading '%s' of '%s': out of memory", s->dataset, s->path);
-    *rawcap = piece;
-  }
-  if (*scratchcap < chunk_bytes) {
-    if (*scratch != NULL) {
-      bufs->put(bufs->owner, *scratch, *scratchcap);
-    }
-    *scratchcap = 0;
-    FLOE_RETURN_ERROR_IF((*scratch = bufs->get(bufs->owner, chunk_bytes)) == NULL,
-                         FLOE_ERR_NOMEM, "reading '%s' of '%s': out of memory decoding a chunk",
-                         s->dataset, s->path);
-    *scratchcap = chunk_bytes;
-  }
+  FLOE_FORWARD_IF_ERROR(ensure_buf(s, bufs, raw, rawcap, (size_t)1 << 20));
+  FLOE_FORWARD_IF_ERROR(ensure_buf(s, bufs, scratch, scratchcap, chunk_bytes));
   piece_src ps = {s, stream, addr, io};
   floe_status st =
       floe__zstd_decode_pieces(read_piece, &ps, size, *raw, *rawcap, *scratch, chunk_bytes);
@@ -604,7 +619,7 @@ static floe_status read_shuffled_zstd(const floe__h5src *s, int stream, const in
     snprintf(inner, sizeof inner, "%s", floe__error_slot()->msg);
     return floe__fail(st == FLOE_ERR_IO ? st : FLOE_ERR_FORMAT,
                       "reading '%s' of '%s': the chunk at %s %s: %s", s->dataset, s->path,
-                      coord_str(s->ndim, origin, c, sizeof c),
+                      floe__h5_coord_str(s->ndim, origin, c, sizeof c),
                       st == FLOE_ERR_IO ? "cannot be read" : "is corrupted", inner);
   }
   const floe__filter *sh = &s->pipe.f[0];
@@ -618,39 +633,16 @@ static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *or
                                    size_t chunk_bytes, void **raw, size_t *rawcap, void **scratch,
                                    size_t *scratchcap, const floe__bufs *bufs,
                                    floe__io_counters *io) {
-  hsize_t off[H5S_MAX_RANK];
-  for (int d = 0; d < s->ndim; d++) {
-    off[d] = (hsize_t)origin[d];
-  }
-  unsigned mask = 0;
-  haddr_t addr = HADDR_UNDEF;
-  hsize_t size = 0;
-  floe__h5_lock();
-  herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, &mask, &addr, &size);
-  char why[512] = "";
-  if (rc < 0) {
-    floe__h5_reason(why, sizeof why);
-  }
-  floe__h5_unlock();
-  char c[160];
-  if (rc < 0) {
-    return floe__fail(FLOE_ERR_IO, "reading '%s' of '%s': cannot locate the chunk at %s: %s",
-                      s->dataset, s->path, coord_str(s->ndim, origin, c, sizeof c), why);
-  }
-  if (addr == HADDR_UNDEF) { /* never written: the fill value, zero */
-    unsigned char *o = out;
-    for (size_t i = 0; i + s->ft.size <= chunk_bytes; i += s->ft.size) {
-      memcpy(o + i, s->fill, s->ft.size);
-    }
+  unsigned mask;
+  haddr_t addr;
+  hsize_t size;
+  FLOE_FORWARD_IF_ERROR(locate_chunk(s, origin, &mask, &addr, &size));
+  if (addr == HADDR_UNDEF) { /* never written */
+    fill_values(s, out, chunk_bytes);
     return FLOE_OK;
   }
   if (s->pipe.n == 0 || mask == (1u << s->pipe.n) - 1) {
-    if (size != chunk_bytes) {
-      return floe__fail(FLOE_ERR_FORMAT,
-                        "reading '%s' of '%s': the chunk at %s holds %llu bytes, not %zu",
-                        s->dataset, s->path, coord_str(s->ndim, origin, c, sizeof c),
-                        (unsigned long long)size, chunk_bytes);
-    }
+    FLOE_FORWARD_IF_ERROR(check_stored(s, origin, size, chunk_bytes));
     return pread_all(s, stream, out, chunk_bytes, addr, io);
   }
   if (s->pipe.n == 2 && s->pipe.f[0].id == FLOE__H5Z_SHUFFLE &&
@@ -658,37 +650,18 @@ static floe_status read_file_chunk(floe__h5src *s, int stream, const int64_t *or
     return read_shuffled_zstd(s, stream, origin, addr, (size_t)size, out, chunk_bytes, raw,
                               rawcap, scratch, scratchcap, bufs, io);
   }
-  if (*rawcap < size) {
-    /* one capacity for every chunk of the dataset, so the buffer recycles */
-    size_t cap = floe__encode_bound(chunk_bytes);
-    cap = cap > size ? cap : (size_t)size;
-    if (*raw != NULL) {
-      bufs->put(bufs->owner, *raw, *rawcap);
-    }
-    *rawcap = 0;
-    FLOE_RETURN_ERROR_IF((*raw = bufs->get(bufs->owner, cap)) == NULL, FLOE_ERR_NOMEM,
-                         "reading '%s' of '%s': out of memory for a %llu-byte chunk", s->dataset,
-                         s->path, (unsigned long long)size);
-    *rawcap = cap;
-  }
+  /* one capacity for every chunk of the dataset, so the buffer recycles */
+  size_t bound = floe__encode_bound(chunk_bytes);
+  FLOE_FORWARD_IF_ERROR(ensure_buf(s, bufs, raw, rawcap, bound > size ? bound : (size_t)size));
   FLOE_FORWARD_IF_ERROR(pread_all(s, stream, *raw, size, addr, io));
-  size_t need = floe__decode_scratch_bytes(chunk_bytes);
-  if (*scratchcap < need) {
-    if (*scratch != NULL) {
-      bufs->put(bufs->owner, *scratch, *scratchcap);
-    }
-    *scratchcap = 0;
-    FLOE_RETURN_ERROR_IF((*scratch = bufs->get(bufs->owner, need)) == NULL, FLOE_ERR_NOMEM,
-                         "reading '%s' of '%s': out of memory decoding a chunk", s->dataset,
-                         s->path);
-    *scratchcap = need;
-  }
+  FLOE_FORWARD_IF_ERROR(
+      ensure_buf(s, bufs, scratch, scratchcap, floe__decode_scratch_bytes(chunk_bytes)));
   floe_status st = floe__pipeline_decode(&s->pipe, mask, *raw, size, out, chunk_bytes, *scratch);
   if (st != FLOE_OK) {
-    char inner[FLOE__MSG_MAX];
+    char inner[FLOE__MSG_MAX], c[160];
     snprintf(inner, sizeof inner, "%s", floe__error_slot()->msg);
     return floe__fail(st, "reading '%s' of '%s': the chunk at %s is corrupted: %s", s->dataset,
-                      s->path, coord_str(s->ndim, origin, c, sizeof c), inner);
+                      s->path, floe__h5_coord_str(s->ndim, origin, c, sizeof c), inner);
   }
   return FLOE_OK;
 }
@@ -727,38 +700,18 @@ static bool slab_of_chunk(const floe__h5src *s, const int64_t *lo, const int64_t
 /* One contiguous run of an unfiltered file chunk, read straight into dst. */
 static floe_status read_slab(floe__h5src *s, int stream, const int64_t *org, uint64_t within,
                              size_t bytes, void *dst, floe__io_counters *io) {
-  hsize_t off[H5S_MAX_RANK];
   size_t chunk_bytes = s->ft.size;
   for (int d = 0; d < s->ndim; d++) {
-    off[d] = (hsize_t)org[d];
     chunk_bytes *= (size_t)s->fchunk[d];
   }
-  unsigned mask = 0;
-  haddr_t addr = HADDR_UNDEF;
-  hsize_t size = 0;
-  char why[512] = "", c[160];
-  floe__h5_lock();
-  herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, &mask, &addr, &size);
-  if (rc < 0) {
-    floe__h5_reason(why, sizeof why);
-  }
-  floe__h5_unlock();
-  if (rc < 0) {
-    return floe__fail(FLOE_ERR_IO, "reading '%s' of '%s': cannot locate the chunk at %s: %s",
-                      s->dataset, s->path, coord_str(s->ndim, org, c, sizeof c), why);
-  }
+  unsigned mask;
+  haddr_t addr;
+  hsize_t size;
+  FLOE_FORWARD_IF_ERROR(locate_chunk(s, org, &mask, &addr, &size));
   if (addr == HADDR_UNDEF) {
-    unsigned char *o = dst;
-    for (size_t i = 0; i + s->ft.size <= bytes; i += s->ft.size) {
-      memcpy(o + i, s->fill, s->ft.size);
-    }
+    fill_values(s, dst, bytes);
   } else {
-    if (size != chunk_bytes) {
-      return floe__fail(FLOE_ERR_FORMAT,
-                        "reading '%s' of '%s': the chunk at %s holds %llu bytes, not %zu",
-                        s->dataset, s->path, coord_str(s->ndim, org, c, sizeof c),
-                        (unsigned long long)size, chunk_bytes);
-    }
+    FLOE_FORWARD_IF_ERROR(check_stored(s, org, size, chunk_bytes));
     /* the slabs after this one in the stream (a file's chunks lie in
        order) start reading while this one is consumed */
     int fd = s->sfd[stream % FLOE__H5_STREAMS] >= 0 ? s->sfd[stream % FLOE__H5_STREAMS] : s->fd;
@@ -963,19 +916,14 @@ floe_status floe__h5src_map(floe__h5src *s, const int64_t *lo, const int64_t *hi
   if (!slab_of_chunk(s, lo, cdim, org, &within, &bytes)) {
     return FLOE_OK;
   }
-  hsize_t off[H5S_MAX_RANK];
   size_t chunk_bytes = s->ft.size;
   for (int d = 0; d < s->ndim; d++) {
-    off[d] = (hsize_t)org[d];
     chunk_bytes *= (size_t)s->fchunk[d];
   }
-  unsigned mask = 0;
-  haddr_t addr = HADDR_UNDEF;
-  hsize_t size = 0;
-  floe__h5_lock();
-  herr_t rc = H5Dget_chunk_info_by_coord(s->dset, off, &mask, &addr, &size);
-  floe__h5_unlock();
-  if (rc < 0 || addr == HADDR_UNDEF || size != chunk_bytes || addr % s->ft.size != 0) {
+  unsigned mask;
+  haddr_t addr;
+  hsize_t size;
+  if (chunk_info(s, org, &mask, &addr, &size, NULL, 0) < 0 || addr == HADDR_UNDEF || size != chunk_bytes || addr % s->ft.size != 0) {
     return FLOE_OK; /* the copying path reports or handles it */
   }
   addr += within;

@@ -178,28 +178,6 @@ floe_status floe__h5out_open(const char *op, const char *path, bool overwrite, f
   return FLOE_OK;
 }
 
-/* Whether every link on the way to `path` exists. */
-static htri_t path_exists(hid_t file, const char *path) {
-  char buf[1024];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof buf) {
-    return 0;
-  }
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      htri_t e = strcmp(buf, "/") == 0 ? 1 : H5Lexists(file, buf, H5P_DEFAULT);
-      buf[i] = c;
-      if (e <= 0) {
-        return e;
-      }
-    }
-  }
-  return 1;
-}
-
 floe_status floe__h5out_dataset(floe__h5out *f, const char *name, floe_dtype dtype, int ndim,
                                 const int64_t *shape, const int64_t *chunk, int level,
                                 floe__h5out_dset **out) {
@@ -361,16 +339,13 @@ floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const v
   }
   atomic_fetch_add_explicit(&io->io_ns, (uint64_t)(floe__now_ns() - t0), memory_order_relaxed);
   if (rc < 0) {
-    char c[160] = "(";
-    size_t n = 1;
-    for (int k = 0; k < d->ndim && n < sizeof c; k++) {
-      n += (size_t)snprintf(c + n, sizeof c - n, "%s%lld", k ? ", " : "", (long long)off[k]);
+    int64_t origin[FLOE_MAX_DIMS];
+    for (int k = 0; k < d->ndim; k++) {
+      origin[k] = (int64_t)off[k];
     }
-    if (n < sizeof c) {
-      snprintf(c + n, sizeof c - n, ")");
-    }
-    return floe__fail(FLOE_ERR_IO, "%s: writing the chunk at %s of '%s' in '%s': %s", f->op, c,
-                      d->name, f->path, why);
+    char c[160];
+    return floe__fail(FLOE_ERR_IO, "%s: writing the chunk at %s of '%s' in '%s': %s", f->op,
+                      floe__h5_coord_str(d->ndim, origin, c, sizeof c), d->name, f->path, why);
   }
   atomic_fetch_add_explicit(&io->bytes_written, size, memory_order_relaxed);
   return FLOE_OK;
@@ -400,7 +375,7 @@ floe_status floe__h5out_commit(floe__h5out *f) {
     H5Pset_create_intermediate_group(lcpl, 1);
     for (floe__h5out_dset *d = f->dsets; d != NULL && st == FLOE_OK; d = d->next) {
       herr_t rc = 0;
-      if (path_exists(f->file, d->name) > 0) {
+      if (floe__h5_path_exists(f->file, d->name) > 0) {
         rc = H5Ldelete(f->file, d->name, H5P_DEFAULT);
       }
       if (rc >= 0) {
