@@ -1013,6 +1013,21 @@ static floe_status build_tree(floe__lower *L, const red_info *ri, int64_t block_
   return FLOE_OK;
 }
 
+/* The block of reduction r's output that input region [lo, hi) (of nd
+ * axes) feeds: kept axes as they are, reduced ones as [0, 1) with keepdims. */
+static void out_block(const floe__node *r, int nd, const int64_t *lo, const int64_t *hi,
+                      int64_t *out_lo, int64_t *out_hi) {
+  for (int d = 0, o = 0; d < nd; d++) {
+    if (!(r->p.reduce.axes & (1u << d))) {
+      out_lo[o] = lo[d];
+      out_hi[o++] = hi[d];
+    } else if (r->p.reduce.keepdims) {
+      out_lo[o] = 0;
+      out_hi[o++] = 1;
+    }
+  }
+}
+
 /* The kernels and output of reduction lnode li. */
 static floe_status make_red_info(floe__lower *L, int li, red_info **out) {
   const lnode *x = &L->ln[li];
@@ -1095,15 +1110,7 @@ static floe_status build_reduction(floe__lower *L, int li) {
       block_elems *= hi[d] - lo[d];
     }
     int64_t out_lo[FLOE_MAX_DIMS] = {0}, out_hi[FLOE_MAX_DIMS] = {0};
-    for (int d = 0, o = 0; d < nd; d++) {
-      if (!(mask & (1u << d))) {
-        out_lo[o] = lo[d];
-        out_hi[o++] = hi[d];
-      } else if (r->p.reduce.keepdims) {
-        out_lo[o] = 0;
-        out_hi[o++] = 1;
-      }
-    }
+    out_block(r, nd, lo, hi, out_lo, out_hi);
     size_t acc_bytes = (size_t)block_elems * ri->acc_size;
     if (acc_bytes > L->max_acc_block) {
       L->max_acc_block = acc_bytes;
@@ -1290,15 +1297,7 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
           g->sink.index_stride[m->red_ax[0]] = 1;
         }
       }
-      for (int d = 0, o = 0; d < nd; d++) {
-        if (!(m->mask & (1u << d))) {
-          g->out_lo[o] = lo[d];
-          g->out_hi[o++] = hi[d];
-        } else if (r->p.reduce.keepdims) {
-          g->out_lo[o] = 0;
-          g->out_hi[o++] = 1;
-        }
-      }
+      out_block(r, nd, lo, hi, g->out_lo, g->out_hi);
       size_t acc_bytes = (size_t)block_elems * m->ri->acc_size;
       if (acc_bytes > L->max_acc_block) {
         L->max_acc_block = acc_bytes;
@@ -1340,15 +1339,7 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
       for (int j = 0; j < m->nk; j++) {
         block_elems *= hi[m->kept_ax[j]] - lo[m->kept_ax[j]];
       }
-      for (int d = 0, o = 0; d < nd; d++) {
-        if (!(m->mask & (1u << d))) {
-          out_lo[o] = lo[d];
-          out_hi[o++] = hi[d];
-        } else if (r->p.reduce.keepdims) {
-          out_lo[o] = 0;
-          out_hi[o++] = 1;
-        }
-      }
+      out_block(r, nd, lo, hi, out_lo, out_hi);
       void ***level = m->level + blk * m->nleaf;
       floe_task **tasks = m->tasks + blk * m->nleaf;
       if (build_tree(L, m->ri, block_elems, out_lo, out_hi, level, tasks, m->nleaf) != FLOE_OK) {
