@@ -9,6 +9,7 @@
 #include "core/sync-internal.h"
 #include "array/array-internal.h"
 #include "scheduler/sched-internal.h"
+#include "store/store-internal.h"
 
 floe_status floe_open(const floe_options *opts, floe_ctx **out) {
   FLOE_RETURN_ERROR_IF(out == NULL, FLOE_ERR_INVALID, "floe_open: the output pointer is NULL");
@@ -19,7 +20,13 @@ floe_status floe_open(const floe_options *opts, floe_ctx **out) {
   pthread_mutex_init(&ctx->lock, NULL);
   floe_status st = floe__config_resolve(opts, &ctx->cfg);
   if (st == FLOE_OK) {
-    st = floe__sched_new(ctx, &ctx->sched);
+    st = floe__store_new(&ctx->cfg, &ctx->store);
+    if (st == FLOE_OK) {
+      st = floe__sched_new(ctx, &ctx->sched);
+      if (st != FLOE_OK) {
+        floe__store_free(ctx->store);
+      }
+    }
     if (st != FLOE_OK) {
       floe__config_destroy(&ctx->cfg);
     }
@@ -41,6 +48,7 @@ void floe_close(floe_ctx *ctx) {
   floe__taskgraphs_release_all(ctx);
   floe__handles_release_all(ctx);
   floe__nodes_release_all(ctx);
+  floe__store_free(ctx->store); /* after the nodes: persisted chunks go first */
   floe__config_destroy(&ctx->cfg);
   pthread_mutex_destroy(&ctx->lock);
   free(ctx);

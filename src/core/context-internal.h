@@ -11,6 +11,7 @@
 #include "options-internal.h"
 
 struct floe__sched;
+struct floe__store;
 struct floe__node;
 struct floe__handles;
 
@@ -18,6 +19,7 @@ struct floe_ctx {
   floe__config cfg;
   int64_t t_open_ns; /* time origin of profiles */
   struct floe__sched *sched;
+  struct floe__store *store; /* the memory budget and spill (src/store) */
   pthread_mutex_t lock;          /* guards the lists below */
   struct floe_taskgraph *graphs; /* alive graphs, freed at floe_close */
   struct floe__node *nodes;      /* alive array nodes, freed at floe_close */

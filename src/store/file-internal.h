@@ -23,6 +23,9 @@
 typedef struct floe__io_counters {
   _Atomic uint64_t bytes_read, bytes_written;
   _Atomic uint64_t io_ns;
+  /* the chunk store's (store-internal.h) */
+  _Atomic uint64_t bytes_spilled, bytes_reloaded, bytes_reread;
+  _Atomic uint64_t wait_ns;
 } floe__io_counters;
 
 /* Chunk-sized work buffers, recycled by the caller: a fresh large
@@ -109,6 +112,17 @@ size_t floe__h5out_chunk_bytes(const floe__h5out_dset *d);
  * calling worker.  Thread-safe. */
 floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const void *data,
                               const floe__bufs *bufs, floe__io_counters *io);
+
+/* Creates a scratch file at `path` itself (the spill file): never
+ * committed, removed by floe__h5out_abort.  Its datasets are compressed
+ * like outputs and may be read back with floe__h5out_read. */
+floe_status floe__h5out_open_scratch(const char *op, const char *path, floe__h5out **out);
+
+/* Reads back the chunk at `coord` of a compressed dataset written by
+ * floe__h5out_write into `dst` (the full padded chunk), decoding in the
+ * calling worker.  Thread-safe. */
+floe_status floe__h5out_read(floe__h5out_dset *d, const int64_t *coord, void *dst,
+                             const floe__bufs *bufs, floe__io_counters *io);
 
 /* Makes the file's datasets visible: links the anonymous datasets under
  * their names, or closes and renames the temporary file into place.  The

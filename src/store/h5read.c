@@ -581,9 +581,10 @@ static floe_status ensure_buf(const floe__h5src *s, const floe__bufs *bufs, void
     bufs->put(bufs->owner, *p, *cap);
   }
   *cap = 0;
-  FLOE_RETURN_ERROR_IF((*p = bufs->get(bufs->owner, need)) == NULL, FLOE_ERR_NOMEM,
-                       "reading '%s' of '%s': out of memory for a %zu-byte buffer", s->dataset,
-                       s->path, need);
+  if ((*p = bufs->get(bufs->owner, need)) == NULL) {
+    return floe__fail(FLOE_ERR_NOMEM, "reading '%s' of '%s': a %zu-byte buffer: %s", s->dataset,
+                      s->path, need, floe__error_slot()->msg);
+  }
   *cap = need;
   return FLOE_OK;
 }
@@ -749,8 +750,8 @@ static floe_status read_chunked(floe__h5src *s, int stream, const int64_t *lo, c
   size_t rawcap = 0, scratchcap = 0;
   floe_status st = FLOE_OK;
   if (!exact && (tmp = bufs->get(bufs->owner, chunk_bytes)) == NULL) {
-    return floe__fail(FLOE_ERR_NOMEM, "reading '%s' of '%s': out of memory for a chunk",
-                      s->dataset, s->path);
+    return floe__fail(FLOE_ERR_NOMEM, "reading '%s' of '%s': a file chunk of %zu bytes: %s",
+                      s->dataset, s->path, chunk_bytes, floe__error_slot()->msg);
   }
   for (;;) {
     int64_t org[FLOE_MAX_DIMS], blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS];

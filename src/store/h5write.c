@@ -351,6 +351,103 @@ floe_status floe__h5out_write(floe__h5out_dset *d, const int64_t *coord, const v
   return FLOE_OK;
 }
 
+floe_status floe__h5out_open_scratch(const char *op, const char *path, floe__h5out **out) {
+  *out = NULL;
+  floe__h5out *f = calloc(1, sizeof *f);
+  FLOE_RETURN_ERROR_IF(f == NULL, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  f->op = op;
+  f->fd = f->dfd = -1;
+  f->path = strdup(path);
+  f->tmppath = strdup(path);
+  if (f->path == NULL || f->tmppath == NULL) {
+    out_free(f);
+    return floe__fail(FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  char why[512];
+  floe__h5_lock();
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_alignment(fapl, 1 << 16, 4096);
+  errno = 0;
+  f->file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+  int err = errno;
+  if (f->file < 0) {
+    floe__h5_reason(why, sizeof why);
+    if (err != 0) {
+      snprintf(why, sizeof why, "%s", strerror(err));
+    }
+  }
+  H5Pclose(fapl);
+  floe__h5_unlock();
+  if (f->file < 0) {
+    floe_status st = floe__fail(FLOE_ERR_IO, "%s: cannot create '%s': %s", op, path, why);
+    free(f->tmppath);
+    f->tmppath = NULL; /* not ours to remove */
+    out_free(f);
+    return st;
+  }
+  *out = f;
+  return FLOE_OK;
+}
+
+floe_status floe__h5out_read(floe__h5out_dset *d, const int64_t *coord, void *dst,
+                             const floe__bufs *bufs, floe__io_counters *io) {
+  const floe__h5out *f = d->file;
+  hsize_t off[FLOE_MAX_DIMS];
+  for (int k = 0; k < d->ndim; k++) {
+    off[k] = (hsize_t)(coord[k] * d->chunk[k]);
+  }
+  size_t cap = floe__encode_bound(d->chunk_bytes);
+  size_t scratch_bytes = floe__decode_scratch_bytes(d->chunk_bytes);
+  unsigned char *raw = bufs->get(bufs->owner, cap + scratch_bytes);
+  FLOE_RETURN_ERROR_IF(raw == NULL, FLOE_ERR_NOMEM, "%s: out of memory reading back '%s'", f->op,
+                       d->name);
+  int64_t t0 = floe__now_ns();
+  char why[512] = "";
+  hsize_t size = 0;
+  uint32_t mask = 0;
+  if (d->ndim == 0) { /* a scalar dataset: not chunked */
+    floe__h5_lock();
+    herr_t rc = H5Dread(d->dset, d->memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst);
+    if (rc < 0) {
+      floe__h5_reason(why, sizeof why);
+    }
+    floe__h5_unlock();
+    bufs->put(bufs->owner, raw, cap + scratch_bytes);
+    FLOE_RETURN_ERROR_IF(rc < 0, FLOE_ERR_IO, "%s: reading back '%s' from '%s': %s", f->op,
+                         d->name, f->path, why);
+    atomic_fetch_add_explicit(&io->bytes_read, d->chunk_bytes, memory_order_relaxed);
+    return FLOE_OK;
+  }
+  floe__h5_lock();
+  herr_t rc = H5Dget_chunk_storage_size(d->dset, off, &size);
+  if (rc >= 0 && (size == 0 || size > cap)) {
+    snprintf(why, sizeof why, "the chunk holds %llu bytes", (unsigned long long)size);
+    rc = -1;
+  } else if (rc >= 0) {
+    rc = H5Dread_chunk(d->dset, H5P_DEFAULT, off, &mask, raw);
+  }
+  if (rc < 0 && why[0] == '\0') {
+    floe__h5_reason(why, sizeof why);
+  }
+  floe__h5_unlock();
+  atomic_fetch_add_explicit(&io->io_ns, (uint64_t)(floe__now_ns() - t0), memory_order_relaxed);
+  floe_status st = FLOE_OK;
+  if (rc < 0) {
+    st = floe__fail(FLOE_ERR_IO, "%s: reading back a chunk of '%s' from '%s': %s", f->op, d->name,
+                    f->path, why);
+  } else {
+    floe__pipeline p = {.n = 2, .elem_size = floe_dtype_size(d->dtype)};
+    p.f[0].id = FLOE__H5Z_SHUFFLE;
+    p.f[1].id = FLOE__H5Z_ZSTD;
+    st = floe__pipeline_decode(&p, mask, raw, (size_t)size, dst, d->chunk_bytes, raw + cap);
+    if (st == FLOE_OK) {
+      atomic_fetch_add_explicit(&io->bytes_read, size, memory_order_relaxed);
+    }
+  }
+  bufs->put(bufs->owner, raw, cap + scratch_bytes);
+  return st;
+}
+
 static floe_status sync_path(const char *op, const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fsync(fd) != 0) {
