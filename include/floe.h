@@ -144,7 +144,27 @@ typedef struct floe_options floe_options;
  *  no progress callback, no profile, compress "none", overwrite 0.
  *  The last two are read by the file writers (floe_to_hdf5,
  *  floe_job_add_hdf5), which take a floe_options of their own; a context
- *  ignores them. */
+ *  ignores them.
+ *
+ *  Memory.  memory_limit bounds the chunk data a context holds in RAM:
+ *  chunks read from files, chunks of persisted arrays, reductions' results
+ *  and the buffers tasks compute chunks in are all counted before they are
+ *  allocated.  When a request does not fit, floe first drops chunks it can
+ *  read again from their input file, then compresses other idle chunks
+ *  (persisted arrays) with zstd into a spill file in spill_dir
+ *  (floe-spill-PID-N.h5, an HDF5 file; removed at floe_close, and when
+ *  left by a process that died, at the next floe_open), and otherwise waits
+ *  for running tasks to give memory back.  Read tasks are admitted the
+ *  same way, so inputs are never read faster than they are consumed.
+ *  A run whose largest task (a chunk of each input it reads, its output
+ *  chunk and its compression buffers), beside the reductions' results,
+ *  cannot fit fails with FLOE_ERR_NOMEM before anything is allocated, with
+ *  a message naming the task and the bytes; smaller chunks (chunk_bytes,
+ *  or explicit chunks) make smaller tasks.  The process holds, beyond the
+ *  limit, the library itself and each worker's registers and reduction
+ *  accumulators (tens of MB).  Results do not depend on the limit: they
+ *  are the same bits as an unlimited run's with the same chunks.  The
+ *  limit does not change automatic chunks for that reason. */
 FLOE_API floe_options *floe_options_new(void);
 
 /** Releases options; NULL is a no-op. */
@@ -620,8 +640,11 @@ FLOE_API floe_status floe_compute(floe_array *a, void *buffer, size_t nbytes);
 FLOE_API floe_status floe_compute_scalar(floe_array *a, double *value);
 
 /** Computes `a` once and returns a new array holding the result in the
- *  context's store; later computes read it instead of recomputing.  An error
- *  array for a failed compute. */
+ *  context's store, chunk by chunk; later computes read it instead of
+ *  recomputing.  The chunks count against memory_limit and are spilled to
+ *  compressed HDF5 in spill_dir when room is needed, so an array larger
+ *  than the budget can be persisted; they are freed (and their spill space
+ *  forgotten) when the array dies.  An error array for a failed compute. */
 FLOE_API floe_array *floe_persist(floe_array *a);
 
 /** What floe_plan reports, without running anything. */
@@ -629,7 +652,9 @@ typedef struct floe_plan_info {
   uint64_t tasks;          /* chunk tasks that would run */
   uint64_t bytes_read;     /* input bytes read from buffers and files */
   uint64_t bytes_written;  /* output bytes written */
-  uint64_t peak_memory;    /* predicted peak bytes of chunk data held at once */
+  uint64_t peak_memory;    /* predicted peak bytes of chunk data held at once, at
+                              most memory_limit (inputs read by two passes, as
+                              x - mean(x, 0), are counted whole, up to it) */
   uint64_t fused_programs; /* elementwise programs after fusion */
   uint64_t reserved[11];
 } floe_plan_info;
@@ -664,12 +689,13 @@ FLOE_API floe_status floe_job_dot(floe_job *job, FILE *out);
 /** Figures of a job's last run. */
 typedef struct floe_stats {
   uint64_t tasks;          /* tasks run */
-  uint64_t bytes_read;     /* bytes read from files (as stored: compressed) */
+  uint64_t bytes_read;     /* bytes read from files (as stored: compressed),
+                              reads again included */
   uint64_t bytes_written;  /* bytes written to files (as stored) */
-  uint64_t bytes_spilled;  /* bytes written to spill files */
-  uint64_t bytes_reloaded; /* bytes read back from spill files */
+  uint64_t bytes_spilled;  /* bytes written to spill files (compressed) */
+  uint64_t bytes_reloaded; /* bytes read back from spill files (compressed) */
   uint64_t bytes_reread;   /* input bytes read again instead of spilled */
-  uint64_t peak_memory;    /* most bytes of chunk data held at once */
+  uint64_t peak_memory;    /* most bytes counted against memory_limit at once */
   double seconds;          /* wall time of the run */
   double io_seconds;       /* time spent inside file reads and writes, all workers */
   double wait_seconds;     /* time tasks waited for memory */

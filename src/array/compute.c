@@ -6,7 +6,9 @@
 
 #include "array-internal.h"
 #include "core/options-internal.h"
+#include "core/context-internal.h"
 #include "graph/lower-internal.h"
+#include "store/store-internal.h"
 
 struct floe_job {
   floe_ctx *ctx;
@@ -102,24 +104,57 @@ floe_array *floe_persist(floe_array *a) {
     floe__node_ref(a->node);
     return floe__handle_new(ctx, a->node);
   }
-  size_t bytes = (size_t)floe__node_size(n) * floe_dtype_size(n->dtype);
-  void *data = malloc(bytes > 0 ? bytes : 1);
-  if (data == NULL) {
-    return floe__handle_error(ctx, FLOE_ERR_NOMEM,
-                              "floe_persist: out of memory for %zu bytes", bytes);
+  /* the result's chunks live in the store, spilled when the budget needs
+     room (each with the full chunk shape) */
+  int64_t nblocks = 1, elems = 1;
+  for (int d = 0; d < n->ndim; d++) {
+    nblocks *= (n->shape[d] + n->chunk[d] - 1) / n->chunk[d];
+    elems *= n->chunk[d];
   }
-  floe_status st = bytes > 0 ? run_one(a, data) : FLOE_OK;
+  floe__chunk *blocks = calloc((size_t)(nblocks > 0 ? nblocks : 1), sizeof *blocks);
+  floe__spill_area *area = NULL;
+  floe_status st = blocks == NULL ? floe__fail(FLOE_ERR_NOMEM, "out of memory") : FLOE_OK;
+  if (st == FLOE_OK) {
+    st = floe__spill_area_new(ctx->store, n->dtype, n->ndim, n->shape, n->chunk, &area);
+  }
+  for (int64_t b = 0; st == FLOE_OK && b < nblocks; b++) {
+    blocks[b].bytes = (size_t)elems * floe_dtype_size(n->dtype);
+    blocks[b].index = b;
+    blocks[b].keep = true;
+    blocks[b].area = area;
+  }
+  if (st == FLOE_OK && floe__node_size(n) > 0) {
+    floe__lower *L;
+    st = floe__lower_new(ctx, &L);
+    if (st == FLOE_OK) {
+      floe__lower_name(L, "floe_persist");
+      st = floe__lower_add_chunks_target(L, a->node, blocks);
+      if (st == FLOE_OK) {
+        st = floe__lower_build(L);
+      }
+      if (st == FLOE_OK) {
+        st = floe__lower_run(L);
+      }
+      floe__lower_free(L);
+    }
+  }
   if (st != FLOE_OK) {
-    free(data);
-    return floe__handle_error(ctx, st, "floe_persist: %s", floe__error_slot()->msg);
+    floe__error saved = *floe__error_slot();
+    floe__stored_free(ctx, blocks, blocks != NULL ? nblocks : 0, area);
+    *floe__error_slot() = saved;
+    const char *msg = floe__error_slot()->msg;
+    return floe__handle_error(ctx, st, "%s%s",
+                              strncmp(msg, "floe_persist:", 13) == 0 ? "" : "floe_persist: ", msg);
   }
   floe__node proto = {.kind = FLOE__NODE_STORED, .dtype = n->dtype, .ndim = n->ndim};
   memcpy(proto.shape, n->shape, sizeof proto.shape);
   memcpy(proto.chunk, n->chunk, sizeof proto.chunk);
-  proto.p.stored.data = data;
+  proto.p.stored.blocks = blocks;
+  proto.p.stored.nblocks = nblocks;
+  proto.p.stored.area = area;
   floe__node *s = floe__node_new(ctx, &proto);
   if (s == NULL) {
-    free(data);
+    floe__stored_free(ctx, blocks, nblocks, area);
     return NULL;
   }
   return floe__handle_new(ctx, s);

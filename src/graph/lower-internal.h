@@ -16,7 +16,11 @@
  *     before starting far-away chunks, releasing partials early.
  *
  * Materialised intermediates (a reduction consumed by another program) are
- * whole buffers for now; consumers depend only on the blocks they read. */
+ * whole buffers for now; consumers depend only on the blocks they read.
+ * Inputs held as chunks (files, persisted arrays) live in the context's
+ * store (src/store): every chunk buffer is counted against the memory
+ * budget, dropped or spilled when room is needed, and pinned by the task
+ * reading it. */
 #ifndef FLOE_GRAPH_LOWER_INTERNAL_H
 #define FLOE_GRAPH_LOWER_INTERNAL_H
 
@@ -34,6 +38,13 @@ void floe__lower_free(floe__lower *L);
 /* Adds an output: `node` computed into `dst` (C order, node's dtype), or
  * into nowhere when dst is NULL (plans and graph dumps). */
 floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst);
+
+/* Adds an output computed into the store: one chunk of `chunks` per block
+ * of node's chunk grid (C order), each with the full chunk shape (edge
+ * blocks padded with zeros), installed in the store as it is made (they
+ * may spill while the rest is computed).  For floe_persist. */
+floe_status floe__lower_add_chunks_target(floe__lower *L, floe__node *node,
+                                          struct floe__chunk *chunks);
 
 /* Adds an output written to dataset `dataset` of the HDF5 file `path`
  * (zstd `level`, 0 for none; the overwrite policy of floe_to_hdf5).  The

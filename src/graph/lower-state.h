@@ -9,24 +9,26 @@
 #include "lower-internal.h"
 #include "scheduler/sched-internal.h"
 #include "store/file-internal.h"
+#include "store/store-internal.h"
 
-/* A value held as separate chunk buffers (a file, read chunk by chunk):
- * each block is a buffer of the full chunk shape (edge blocks padded), made
- * by its read task when a program first needs it and freed by the last task
- * that reads it. */
+/* A value held as separate chunk buffers in the store: a file, read chunk
+ * by chunk (each block made by its read task when a program first needs
+ * it, dropped when the last reader is done or when the budget needs room,
+ * and then read again), or a persisted array (its blocks owned by its
+ * node, spilled when the budget needs room).  Blocks have the full chunk
+ * shape (edge blocks padded). */
 typedef struct chunked {
-  void **buf;          /* per block of the node's chunk grid */
-  void **map;          /* per block: the file mapping buf points into, or NULL */
-  size_t *maplen;
-  atomic_int *pending; /* readers left in this run, per block */
+  floe__reload reload; /* first: the store calls back with its address */
+  struct floe__lower *L;
+  int ln;
+  floe__chunk *c;      /* per block of the node's chunk grid */
   int *readers;        /* per block, counted while building */
+  bool file;           /* made by read tasks (else persisted: always there) */
   size_t block_bytes;
   int64_t cstride[FLOE_MAX_DIMS]; /* C strides of one block buffer */
 } chunked;
 
 #include <pthread.h>
-
-#define FLOE__POOL_MAX 64 /* chunk buffers kept for reuse by one lowering */
 
 /* One canonical node of this lowering. */
 typedef struct lnode {
@@ -76,6 +78,7 @@ struct floe__lower {
   struct target {
     int ln;
     void *dst;
+    floe__chunk *chunks; /* or: computed into these store chunks (persist) */
   } * targets;
   int ntargets, captargets;
   ftarget *ftargets;
@@ -92,14 +95,11 @@ struct floe__lower {
   uint64_t max_out_chunk; /* the largest file output chunk */
   const char *op;         /* the public operation, for messages */
   floe_stats stats; /* of the last run */
-  pthread_mutex_t pool_lock; /* recycled chunk buffers */
-  struct pooled {
-    void *p;
-    size_t bytes;
-  } pool[FLOE__POOL_MAX];
-  int npool;
+  floe__store *store; /* the context's */
   floe__io_counters io;
-  _Atomic uint64_t live, peak; /* bytes of chunk buffers held, and the most at once */
+  uint64_t max_task;     /* the largest working set of one task (bytes) */
+  const char *max_task_name;
+  uint64_t held_between; /* bytes of inputs read by more than one pass */
   /* everything task arguments and programs need, freed at once */
   floe__arena_block *arena;
 };

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lower-state.h"
+#include "store/codec-internal.h"
 
 /* ------------------------------------------------------------------ arena */
 
@@ -34,14 +35,12 @@ floe_status floe__lower_new(floe_ctx *ctx, floe__lower **out) {
   FLOE_RETURN_ERROR_IF(L == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
   L->ctx = ctx;
   L->op = "floe_job_run";
-  pthread_mutex_init(&L->pool_lock, NULL);
+  L->store = ctx->store;
   *out = L;
   return FLOE_OK;
 }
 
 void floe__lower_name(floe__lower *L, const char *op) { L->op = op; }
-
-static void drop_block(floe__lower *L, chunked *ch, int64_t b);
 
 void floe__lower_free(floe__lower *L) {
   if (L == NULL) {
@@ -51,9 +50,9 @@ void floe__lower_free(floe__lower *L) {
     if (L->ln[i].owned) {
       free(L->ln[i].data);
     }
-    if (L->ln[i].ch != NULL) {
+    if (L->ln[i].ch != NULL && L->ln[i].ch->file) {
       for (int64_t b = 0; b < L->ln[i].nblocks; b++) {
-        drop_block(L, L->ln[i].ch, b);
+        floe__store_drop(L->store, &L->ln[i].ch->c[b]);
       }
     }
     floe__node_unref(L->ln[i].n);
@@ -63,10 +62,6 @@ void floe__lower_free(floe__lower *L) {
     free(L->ftargets[t].dataset);
   }
   free(L->ftargets);
-  for (int i = 0; i < L->npool; i++) {
-    free(L->pool[i].p);
-  }
-  pthread_mutex_destroy(&L->pool_lock);
   free(L->ln);
   free(L->byptr);
   free(L->byhash);
@@ -157,7 +152,12 @@ static bool same_canonical(const floe__lower *L, const floe__node *n, const int 
   return floe__node_same(&tmp, c->n);
 }
 
-static floe_status make_chunked(floe__lower *L, lnode *x) {
+static floe_status reread_block(const floe__reload *r, int64_t index, void *dst,
+                                floe__io_counters *io);
+
+/* Chunk buffers for lnode x (li): its blocks in the store. */
+static floe_status make_chunked(floe__lower *L, int li) {
+  lnode *x = &L->ln[li];
   const floe__node *n = x->n;
   int64_t blocks = 1, elems = 1;
   chunked *ch = floe__lower_alloc(L, sizeof *ch);
@@ -169,24 +169,33 @@ static floe_status make_chunked(floe__lower *L, lnode *x) {
     blocks *= (n->shape[d] + n->chunk[d] - 1) / n->chunk[d];
   }
   ch->block_bytes = (size_t)elems * floe_dtype_size(n->dtype);
+  ch->L = L;
+  ch->ln = li;
+  ch->reload.read = reread_block;
   size_t nb = (size_t)(blocks > 0 ? blocks : 1);
-  ch->buf = floe__lower_alloc(L, nb * sizeof *ch->buf);
-  ch->pending = floe__lower_alloc(L, nb * sizeof *ch->pending);
   ch->readers = floe__lower_alloc(L, nb * sizeof *ch->readers);
-  ch->map = floe__lower_alloc(L, nb * sizeof *ch->map);
-  ch->maplen = floe__lower_alloc(L, nb * sizeof *ch->maplen);
   x->done = floe__lower_alloc(L, nb * sizeof *x->done);
-  FLOE_RETURN_ERROR_IF(ch->buf == NULL || ch->pending == NULL || ch->readers == NULL ||
-                           x->done == NULL,
-                       FLOE_ERR_NOMEM, "out of memory planning a compute");
-  FLOE_RETURN_ERROR_IF(ch->map == NULL || ch->maplen == NULL, FLOE_ERR_NOMEM,
+  FLOE_RETURN_ERROR_IF(ch->readers == NULL || x->done == NULL, FLOE_ERR_NOMEM,
                        "out of memory planning a compute");
-  memset(ch->buf, 0, nb * sizeof *ch->buf);
-  memset(ch->map, 0, nb * sizeof *ch->map);
   memset(ch->readers, 0, nb * sizeof *ch->readers);
   memset(x->done, 0, nb * sizeof *x->done);
-  for (size_t b = 0; b < nb; b++) {
-    atomic_init(&ch->pending[b], 0);
+  if (n->kind == FLOE__NODE_FILE) {
+    ch->file = true;
+    if (ch->block_bytes > L->max_task) {
+      L->max_task = ch->block_bytes;
+      L->max_task_name = "reading a file chunk";
+    }
+    ch->c = floe__lower_alloc(L, nb * sizeof *ch->c);
+    FLOE_RETURN_ERROR_IF(ch->c == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(ch->c, 0, nb * sizeof *ch->c);
+    for (size_t b = 0; b < nb; b++) {
+      ch->c[b].bytes = ch->block_bytes;
+      ch->c[b].index = (int64_t)b;
+      ch->c[b].reload = &ch->reload;
+    }
+  } else {
+    ch->c = n->p.stored.blocks; /* always there: nothing to wait for */
+    x->done = NULL;
   }
   x->nblocks = blocks;
   x->ch = ch;
@@ -264,9 +273,8 @@ static floe_status canonical(floe__lower *L, floe__node *root, int *out) {
       memcpy(x->in, in, sizeof in);
       if (n->kind == FLOE__NODE_BUFFER) {
         x->data = (void *)n->p.buffer.data;
-      } else if (n->kind == FLOE__NODE_STORED) {
-        x->data = n->p.stored.data;
-      } else if (n->kind == FLOE__NODE_FILE && (st = make_chunked(L, x)) != FLOE_OK) {
+      } else if ((n->kind == FLOE__NODE_FILE || n->kind == FLOE__NODE_STORED) &&
+                 (st = make_chunked(L, found)) != FLOE_OK) {
         break;
       }
       L->byhash[h] = found;
@@ -290,7 +298,13 @@ floe_status floe__lower_add_target(floe__lower *L, floe__node *node, void *dst) 
     L->targets = t;
     L->captargets = c;
   }
-  L->targets[L->ntargets++] = (struct target){ln, dst};
+  L->targets[L->ntargets++] = (struct target){ln, dst, NULL};
+  return FLOE_OK;
+}
+
+floe_status floe__lower_add_chunks_target(floe__lower *L, floe__node *node, floe__chunk *chunks) {
+  FLOE_FORWARD_IF_ERROR(floe__lower_add_target(L, node, NULL));
+  L->targets[L->ntargets - 1].chunks = chunks;
   return FLOE_OK;
 }
 
@@ -379,69 +393,39 @@ typedef struct fstore_arg {
 
 /* ------------------------------------------------------------ chunk buffers */
 
-static void hold(floe__lower *L, size_t bytes) {
-  uint64_t now = atomic_fetch_add_explicit(&L->live, bytes, memory_order_relaxed) + bytes;
-  uint64_t peak = atomic_load_explicit(&L->peak, memory_order_relaxed);
-  while (now > peak &&
-         !atomic_compare_exchange_weak_explicit(&L->peak, &peak, now, memory_order_relaxed,
-                                                memory_order_relaxed)) {
-  }
+/* Work buffers for the HDF5 paths, from the budget. */
+static void *store_get_cb(void *L, size_t bytes) {
+  floe__lower *l = L;
+  return floe__store_alloc(l->store, bytes, "a file chunk's work buffer", &l->io);
 }
 
-static void unhold(floe__lower *L, size_t bytes) {
-  atomic_fetch_sub_explicit(&L->live, bytes, memory_order_relaxed);
+static void store_put_cb(void *L, void *p, size_t bytes) {
+  floe__store_release(((floe__lower *)L)->store, p, bytes);
 }
 
-/* Chunk buffers are recycled within a lowering: fresh large allocations
- * are fresh mappings, and faulting in and zeroing their pages costs more
- * than reading a chunk from the page cache.  Buffers are 4 KiB aligned
- * (direct I/O). */
-static void *pool_get(floe__lower *L, size_t bytes) {
-  void *p = NULL;
-  pthread_mutex_lock(&L->pool_lock);
-  for (int i = 0; i < L->npool; i++) {
-    if (L->pool[i].bytes == bytes) {
-      p = L->pool[i].p;
-      L->pool[i] = L->pool[--L->npool];
-      break;
-    }
-  }
-  pthread_mutex_unlock(&L->pool_lock);
-  if (p == NULL) {
-    p = aligned_alloc(4096, ((bytes > 0 ? bytes : 1) + 4095) & ~(size_t)4095);
-  }
-  return p;
-}
+static _Thread_local int reread_stream = -1;
+static _Atomic int reread_streams;
 
-static void pool_put(floe__lower *L, void *p, size_t bytes) {
-  if (p == NULL) {
-    return;
+/* Reads block `index` of a file lnode again (the store dropped it), on
+ * this thread's own read stream. */
+static floe_status reread_block(const floe__reload *r, int64_t index, void *dst,
+                                floe__io_counters *io) {
+  const chunked *ch = (const chunked *)r;
+  floe__lower *L = ch->L;
+  const floe__node *n = L->ln[ch->ln].n;
+  int64_t c[FLOE_MAX_DIMS], lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS], rest = index;
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    int64_t nd = (n->shape[d] + n->chunk[d] - 1) / n->chunk[d];
+    c[d] = rest % nd;
+    rest /= nd;
+    lo[d] = c[d] * n->chunk[d];
+    hi[d] = lo[d] + n->chunk[d] < n->shape[d] ? lo[d] + n->chunk[d] : n->shape[d];
   }
-  pthread_mutex_lock(&L->pool_lock);
-  if (L->npool < FLOE__POOL_MAX) {
-    L->pool[L->npool++] = (struct pooled){p, bytes};
-    p = NULL;
+  if (reread_stream < 0) {
+    reread_stream = atomic_fetch_add(&reread_streams, 1) % FLOE__H5_STREAMS;
   }
-  pthread_mutex_unlock(&L->pool_lock);
-  free(p);
-}
-
-static void *pool_get_cb(void *L, size_t bytes) { return pool_get(L, bytes); }
-static void pool_put_cb(void *L, void *p, size_t bytes) { pool_put(L, p, bytes); }
-
-/* Drops block b of a chunked value: a file mapping or a pooled buffer. */
-static void drop_block(floe__lower *L, chunked *ch, int64_t b) {
-  if (ch->buf[b] == NULL) {
-    return;
-  }
-  if (ch->map[b] != NULL) {
-    munmap(ch->map[b], ch->maplen[b]);
-    ch->map[b] = NULL;
-  } else {
-    pool_put(L, ch->buf[b], ch->block_bytes);
-  }
-  ch->buf[b] = NULL;
-  unhold(L, ch->block_bytes);
+  floe__bufs bufs = {store_get_cb, store_put_cb, L};
+  return floe__h5src_read(n->p.file.src, reread_stream, lo, hi, n->chunk, dst, &bufs, io);
 }
 
 /* The blocks of leaf l's node that region [lo, hi) of program p reads:
@@ -488,14 +472,15 @@ static int64_t next_cut(const floe__lower *L, const prog *p, int d, int64_t x, i
 }
 
 /* Runs program p over [lo, hi) into `sink`.  Chunked inputs split the
- * region where their blocks change, each piece reading its blocks' buffers;
- * afterwards the task's hold on those blocks is released, and a block no
- * task still needs is freed. */
-static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
-                       const floe__vm_sink *sinks, int nsinks, void *scratch) {
+ * region where their blocks change, each piece pinning its blocks in the
+ * store (reading them again if they were dropped) while it runs;
+ * afterwards the task's uses of those blocks are over, and a block no task
+ * still needs is freed. */
+static floe_status run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
+                              const floe__vm_sink *sinks, int nsinks, void *scratch) {
   if (p->nchunked == 0) {
     floe__vm_run(&p->vm, lo, hi, sinks, nsinks, NULL, scratch);
-    return;
+    return FLOE_OK;
   }
   const int nd = p->vm.ndim;
   floe__vm_bind bind;
@@ -505,8 +490,11 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
     slo[d] = lo[d];
     shi[d] = next_cut(L, p, d, lo[d], hi[d]);
   }
+  floe_status st = FLOE_OK;
   for (;;) {
-    for (int i = 0; i < p->nchunked; i++) {
+    floe__chunk *pinned[FLOE__VM_MAX_LEAVES];
+    int npinned = 0;
+    for (int i = 0; i < p->nchunked && st == FLOE_OK; i++) {
       int l = p->chunked_leaf[i];
       const lnode *m = &L->ln[p->leaf_lnode[l]];
       const floe__node *mn = m->n;
@@ -517,10 +505,24 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
         c[k] = bcast ? 0 : slo[d] / mn->chunk[k];
         bias += c[k] * mn->chunk[k] * p->vm.leaves[l].stride[d];
       }
-      bind.base[l] = m->ch->buf[flat_block(mn, c)];
-      bind.bias[l] = bias;
+      floe__chunk *blk = &m->ch->c[flat_block(mn, c)];
+      const void *data;
+      st = floe__store_pin(L->store, blk, &data, &L->io);
+      if (st == FLOE_OK) {
+        pinned[npinned++] = blk;
+        bind.base[l] = data;
+        bind.bias[l] = bias;
+      }
     }
-    floe__vm_run(&p->vm, slo, shi, sinks, nsinks, &bind, scratch);
+    if (st == FLOE_OK) {
+      floe__vm_run(&p->vm, slo, shi, sinks, nsinks, &bind, scratch);
+    }
+    for (int i = 0; i < npinned; i++) {
+      floe__store_unpin(L->store, pinned[i]);
+    }
+    if (st != FLOE_OK) {
+      return st;
+    }
     int d = nd - 1;
     for (; d >= 0; d--) {
       slo[d] = shi[d];
@@ -535,20 +537,17 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
       break;
     }
   }
-  /* release, block by block as depend_on_inputs counted them */
+  /* the uses are over, block by block as depend_on_inputs counted them */
   for (int i = 0; i < p->nchunked; i++) {
     int l = p->chunked_leaf[i];
     const lnode *m = &L->ln[p->leaf_lnode[l]];
     int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], c[FLOE_MAX_DIMS];
-    if (!leaf_blocks(L, p, l, lo, hi, blo, bhi)) {
+    if (!m->ch->file || !leaf_blocks(L, p, l, lo, hi, blo, bhi)) {
       continue;
     }
     memcpy(c, blo, sizeof c);
     for (;;) {
-      int64_t flat = flat_block(m->n, c);
-      if (atomic_fetch_sub_explicit(&m->ch->pending[flat], 1, memory_order_acq_rel) == 1) {
-        drop_block(L, m->ch, flat);
-      }
+      floe__store_done(L->store, &m->ch->c[flat_block(m->n, c)]);
       int k = m->n->ndim - 1;
       for (; k >= 0; k--) {
         if (++c[k] < bhi[k]) {
@@ -561,37 +560,51 @@ static void run_region(floe__lower *L, const prog *p, const int64_t *lo, const i
       }
     }
   }
+  return FLOE_OK;
 }
 
+/* Reads block `flat` of a file the first time: mapped from the page cache
+ * where it can be, else into a buffer from the budget. */
 static floe_status read_task(void *arg) {
   read_arg *a = arg;
-  lnode *x = &a->L->ln[a->ln];
+  floe__lower *L = a->L;
+  lnode *x = &L->ln[a->ln];
   if (x->ch->readers[a->flat] == 0) {
     return FLOE_OK;
   }
+  floe__chunk *c = &x->ch->c[a->flat];
+  const size_t bytes = x->ch->block_bytes;
+  floe__store_enter(L->store);
   const void *view;
-  FLOE_FORWARD_IF_ERROR(floe__h5src_map(x->n->p.file.src, a->lo, a->hi, x->n->chunk, &view,
-                                        &x->ch->map[a->flat], &x->ch->maplen[a->flat],
-                                        &a->L->io));
-  if (view != NULL) {
-    hold(a->L, x->ch->block_bytes); /* mapped pages count in the process's memory too */
-    x->ch->buf[a->flat] = (void *)view;
-    return FLOE_OK;
+  void *map = NULL;
+  size_t maplen = 0;
+  floe_status st = floe__h5src_map(x->n->p.file.src, a->lo, a->hi, x->n->chunk, &view, &map,
+                                   &maplen, &L->io);
+  if (st == FLOE_OK && view != NULL) {
+    /* mapped pages count in the process's memory too */
+    st = floe__store_charge(L->store, bytes, "reading a file chunk", &L->io);
+    if (st == FLOE_OK) {
+      floe__store_put(L->store, c, (void *)view, map, maplen);
+    } else {
+      munmap(map, maplen);
+    }
+  } else if (st == FLOE_OK) {
+    void *buf = floe__store_alloc(L->store, bytes, "reading a file chunk", &L->io);
+    if (buf == NULL) {
+      st = floe__error_slot()->status;
+    } else {
+      floe__bufs bufs = {store_get_cb, store_put_cb, L};
+      st = floe__h5src_read(x->n->p.file.src, a->stream, a->lo, a->hi, x->n->chunk, buf, &bufs,
+                            &L->io);
+      if (st == FLOE_OK) {
+        floe__store_put(L->store, c, buf, NULL, 0);
+      } else {
+        floe__store_release(L->store, buf, bytes);
+      }
+    }
   }
-  void *buf = pool_get(a->L, x->ch->block_bytes);
-  FLOE_RETURN_ERROR_IF(buf == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes",
-                       x->ch->block_bytes);
-  floe__bufs bufs = {pool_get_cb, pool_put_cb, a->L};
-  floe_status st =
-      floe__h5src_read(x->n->p.file.src, a->stream, a->lo, a->hi, x->n->chunk, buf, &bufs,
-                       &a->L->io);
-  if (st != FLOE_OK) {
-    pool_put(a->L, buf, x->ch->block_bytes);
-    return st;
-  }
-  hold(a->L, x->ch->block_bytes);
-  x->ch->buf[a->flat] = buf;
-  return FLOE_OK;
+  floe__store_leave(L->store);
+  return st;
 }
 
 /* Computes one chunk of a file output into a padded buffer and writes it. */
@@ -599,14 +612,20 @@ static floe_status fstore_task(void *arg) {
   fstore_arg *a = arg;
   floe__lower *L = a->e.L;
   size_t bytes = floe__h5out_chunk_bytes(a->ft->dset);
-  unsigned char *buf = pool_get(L, bytes);
-  void *scratch = malloc(a->e.p->scratch);
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, bytes, "a chunk of an output", &L->io);
+  void *scratch = buf != NULL ? malloc(a->e.p->scratch) : NULL;
   if (buf == NULL || scratch == NULL) {
-    pool_put(L, buf, bytes);
-    free(scratch);
-    return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk of '%s'", a->ft->dataset);
+    floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_ERR_NOMEM;
+    if (buf == NULL) {
+      st = floe__fail(st, "%s (dataset '%s')", floe__error_slot()->msg, a->ft->dataset);
+    } else {
+      floe__store_release(L->store, buf, bytes);
+      st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk of '%s'", a->ft->dataset);
+    }
+    floe__store_leave(L->store);
+    return st;
   }
-  hold(L, bytes);
   const floe__node *n = L->ln[a->ft->ln].n;
   bool edge = false;
   for (int d = 0; d < n->ndim; d++) {
@@ -617,12 +636,14 @@ static floe_status fstore_task(void *arg) {
   }
   floe__vm_sink sink = a->e.sink;
   sink.dst = buf;
-  run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+  floe_status st = run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
   free(scratch);
-  floe__bufs bufs = {pool_get_cb, pool_put_cb, L};
-  floe_status st = floe__h5out_write(a->ft->dset, a->coord, buf, &bufs, &L->io);
-  pool_put(L, buf, bytes);
-  unhold(L, bytes);
+  if (st == FLOE_OK) {
+    floe__bufs bufs = {store_get_cb, store_put_cb, L};
+    st = floe__h5out_write(a->ft->dset, a->coord, buf, &bufs, &L->io);
+  }
+  floe__store_release(L->store, buf, bytes);
+  floe__store_leave(L->store);
   return st;
 }
 
@@ -659,9 +680,11 @@ static floe_status ewise_task(void *arg) {
   ewise_arg *a = arg;
   void *scratch = malloc(a->p->scratch);
   FLOE_RETURN_ERROR_IF(scratch == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
-  run_region(a->L, a->p, a->lo, a->hi, &a->sink, 1, scratch);
+  floe__store_enter(a->L->store);
+  floe_status st = run_region(a->L, a->p, a->lo, a->hi, &a->sink, 1, scratch);
+  floe__store_leave(a->L->store);
   free(scratch);
-  return FLOE_OK;
+  return st;
 }
 
 /* Writes finalised accumulators into their block of the output. */
@@ -723,8 +746,14 @@ static floe_status partial_task(void *arg) {
       free(acc);
       return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
     }
-    run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+    floe__store_enter(a->e.L->store);
+    floe_status st = run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+    floe__store_leave(a->e.L->store);
     free(scratch);
+    if (st != FLOE_OK) {
+      free(acc);
+      return st;
+    }
   }
   if (a->finalize) {
     floe_status st = finalize_block(ri, acc, a->block_elems, a->out_lo, a->out_hi);
@@ -776,12 +805,15 @@ static floe_status group_task(void *arg) {
     free(scratch);
     return floe__fail(FLOE_ERR_NOMEM, "out of memory for a reduction's partials");
   }
-  run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, sinks, a->n, scratch);
+  floe__store_enter(a->e.L->store);
+  floe_status st = run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, sinks, a->n, scratch);
+  floe__store_leave(a->e.L->store);
   free(scratch);
-  floe_status st = FLOE_OK;
   for (int k = 0; k < a->n; k++) {
     const gpart *m = &a->m[k];
-    if (m->finalize) {
+    if (st != FLOE_OK) {
+      free(acc[k]);
+    } else if (m->finalize) {
       floe_status s2 = finalize_block(m->ri, acc[k], m->block_elems, m->out_lo, m->out_hi);
       st = st == FLOE_OK ? s2 : st;
       free(acc[k]);
@@ -864,21 +896,32 @@ static floe_task *read_task_for(floe__lower *L, int li, int64_t flat, const int6
 /* The blocks are split into one contiguous range per read stream (as many
  * as workers), and the ranges' tasks interleaved: each worker then streams
  * through its own part of the file, which is what keeps a disk's queue
- * full (two sequential readers here read 1.7 times faster than one). */
+ * full (two sequential readers here read 1.7 times faster than one).
+ * Several files are interleaved too, block by block, so that a program
+ * reading x and y finds both of its blocks read together. */
 static floe_status make_read_tasks(floe__lower *L) {
   int ns = L->ctx->cfg.threads < FLOE__H5_STREAMS ? L->ctx->cfg.threads : FLOE__H5_STREAMS;
   ns = ns < 1 ? 1 : ns;
+  int64_t most = 0;
   for (int i = 0; i < L->nln; i++) {
-    lnode *x = &L->ln[i];
-    if (x->ch == NULL || floe__node_size(x->n) == 0) {
-      continue;
+    const lnode *x = &L->ln[i];
+    if (x->ch != NULL && x->ch->file && floe__node_size(x->n) > 0) {
+      grid g = grid_of(x->n);
+      int64_t per = (g.total + ns - 1) / ns;
+      most = per > most ? per : most;
     }
-    grid g = grid_of(x->n);
-    int64_t per = (g.total + ns - 1) / ns;
-    for (int64_t k = 0; k < per; k++) {
-      for (int st = 0; st < ns; st++) {
+  }
+  for (int64_t k = 0; k < most; k++) {
+    for (int st = 0; st < ns; st++) {
+      for (int i = 0; i < L->nln; i++) {
+        lnode *x = &L->ln[i];
+        if (x->ch == NULL || !x->ch->file || floe__node_size(x->n) == 0) {
+          continue;
+        }
+        grid g = grid_of(x->n);
+        int64_t per = (g.total + ns - 1) / ns;
         int64_t b = st * per + k;
-        if (b >= g.total) {
+        if (k >= per || b >= g.total) {
           continue;
         }
         int64_t c[FLOE_MAX_DIMS], rest = b;
@@ -913,7 +956,7 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
       mhi[k] = bcast ? 1 : hi[d];
       elems *= mhi[k] - mlo[k];
     }
-    if (m->ch == NULL) {
+    if (m->ch == NULL || !m->ch->file) {
       L->bytes_read += (uint64_t)elems * floe_dtype_size(mn->dtype);
     }
     if (m->done == NULL || elems == 0) {
@@ -952,6 +995,24 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
       }
     }
   }
+}
+
+/* Records the working set of a kind of task: the largest decides whether
+ * a run can fit its budget at all. */
+static void note_task(floe__lower *L, uint64_t bytes, const char *name) {
+  if (bytes > L->max_task) {
+    L->max_task = bytes;
+    L->max_task_name = name;
+  }
+}
+
+/* Chunk data program p holds at once: one block of each chunked input. */
+static uint64_t prog_blocks(const floe__lower *L, const prog *p) {
+  uint64_t b = 0;
+  for (int i = 0; i < p->nchunked; i++) {
+    b += L->ln[p->leaf_lnode[p->chunked_leaf[i]]].ch->block_bytes;
+  }
+  return b;
 }
 
 static floe_status program_for(floe__lower *L, int root, int sink, prog **out) {
@@ -1072,6 +1133,7 @@ static floe_status build_reduction(floe__lower *L, int li) {
   prog *p = NULL;
   if (floe__node_size(en) > 0) {
     FLOE_FORWARD_IF_ERROR(program_for(L, x->in[0], li, &p));
+    note_task(L, prog_blocks(L, p), "a reduction's partial");
   }
   grid eg = grid_of(en), rg = grid_of(r);
   x->nblocks = rg.total;
@@ -1203,6 +1265,7 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
   const int nd = en->ndim;
   prog *p;
   FLOE_FORWARD_IF_ERROR(program_for(L, in0, lis[0], &p));
+  note_task(L, prog_blocks(L, p), "a reduction's partial");
   grid eg = grid_of(en);
   struct member {
     const red_info *ri;
@@ -1360,6 +1423,7 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
   const floe__node *n = L->ln[li].n;
   prog *p;
   FLOE_FORWARD_IF_ERROR(program_for(L, li, li, &p));
+  note_task(L, prog_blocks(L, p), "an elementwise chunk");
   grid g = grid_of(n);
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = n->ndim - 1; d >= 0; d--) {
@@ -1386,6 +1450,84 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
   return FLOE_OK;
 }
 
+typedef struct cstore_arg {
+  ewise_arg e;
+  floe__chunk *c;
+  bool edge;
+} cstore_arg;
+
+/* Computes one chunk of a persisted array into a buffer of the budget and
+ * installs it in the store. */
+static floe_status cstore_task(void *arg) {
+  cstore_arg *a = arg;
+  floe__lower *L = a->e.L;
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, a->c->bytes, "a chunk of a persisted array",
+                                         &L->io);
+  void *scratch = buf != NULL ? malloc(a->e.p->scratch) : NULL;
+  floe_status st = FLOE_OK;
+  if (buf == NULL) {
+    st = floe__error_slot()->status;
+  } else if (scratch == NULL) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
+  } else {
+    if (a->edge) {
+      memset(buf, 0, a->c->bytes);
+    }
+    floe__vm_sink sink = a->e.sink;
+    sink.dst = buf;
+    st = run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+  }
+  free(scratch);
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, a->c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, a->c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+/* One task per chunk of a persisted array. */
+static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks) {
+  const floe__node *n = L->ln[li].n;
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  prog *p;
+  FLOE_FORWARD_IF_ERROR(program_for(L, li, li, &p));
+  int64_t cs[FLOE_MAX_DIMS], c = 1;
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    cs[d] = c;
+    c *= n->chunk[d];
+  }
+  note_task(L, prog_blocks(L, p) + (uint64_t)c * floe_dtype_size(n->dtype),
+            "computing a chunk of a persisted array");
+  grid g = grid_of(n);
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < g.total; i++) {
+    cstore_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->e.L = L;
+    a->e.p = p;
+    a->c = &chunks[i];
+    a->e.sink.kind = FLOE__SINK_STORE;
+    memcpy(a->e.sink.dst_stride, cs, sizeof(int64_t) * (size_t)n->ndim);
+    chunk_region(n, coord, a->e.lo, a->e.hi);
+    for (int d = 0; d < n->ndim; d++) {
+      a->e.sink.dst_bias += a->e.lo[d] * cs[d];
+      a->edge = a->edge || a->e.hi[d] - a->e.lo[d] < n->chunk[d];
+    }
+    floe_task *t = new_task(L, cstore_task, a, "persist");
+    if (t != NULL) {
+      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+    }
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
 /* One task per chunk of a file output: compute the chunk into a padded
  * buffer, then encode and write it. */
 static floe_status build_file_store(floe__lower *L, ftarget *ft) {
@@ -1404,6 +1546,10 @@ static floe_status build_file_store(floe__lower *L, ftarget *ft) {
   prog *p;
   FLOE_FORWARD_IF_ERROR(program_for(L, ft->ln, ft->ln, &p));
   p->fout = (int)(ft - L->ftargets);
+  note_task(L,
+            prog_blocks(L, p) + chunk_bytes +
+                (ft->level > 0 ? floe__encode_bound(chunk_bytes) + chunk_bytes : 0),
+            "writing a chunk of an output");
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = n->ndim - 1; d >= 0; d--) {
     cs[d] = c;
@@ -1440,7 +1586,7 @@ floe_status floe__lower_build(floe__lower *L) {
   L->dry = L->nftargets == 0;
   FLOE_FORWARD_IF_ERROR(make_read_tasks(L));
   for (int t = 0; t < L->ntargets; t++) {
-    L->dry = L->dry && L->targets[t].dst == NULL;
+    L->dry = L->dry && L->targets[t].dst == NULL && L->targets[t].chunks == NULL;
   }
   /* a reduction that is an output writes straight into the caller's memory */
   bool *direct = calloc((size_t)L->ntargets + 1, sizeof *direct);
@@ -1448,7 +1594,7 @@ floe_status floe__lower_build(floe__lower *L) {
   for (int t = 0; t < L->ntargets; t++) {
     lnode *x = &L->ln[L->targets[t].ln];
     L->bytes_written += (uint64_t)floe__node_size(x->n) * floe_dtype_size(x->n->dtype);
-    if (x->n->kind == FLOE__NODE_REDUCE && !x->bound) {
+    if (x->n->kind == FLOE__NODE_REDUCE && !x->bound && L->targets[t].chunks == NULL) {
       x->data = L->targets[t].dst;
       x->bound = true;
       direct[t] = true;
@@ -1501,7 +1647,9 @@ floe_status floe__lower_build(floe__lower *L) {
   }
   free(built);
   for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
-    if (!direct[t]) {
+    if (L->targets[t].chunks != NULL) {
+      st = build_chunk_store(L, L->targets[t].ln, L->targets[t].chunks);
+    } else if (!direct[t]) {
       st = build_store(L, L->targets[t].ln, L->targets[t].dst);
     }
   }
@@ -1511,8 +1659,18 @@ floe_status floe__lower_build(floe__lower *L) {
     st = build_file_store(L, &L->ftargets[t]);
   }
   for (int i = 0; i < L->nln; i++) {
-    if (L->ln[i].ch != NULL) {
-      L->max_blocks += L->ln[i].ch->block_bytes;
+    const chunked *ch = L->ln[i].ch;
+    if (ch == NULL) {
+      continue;
+    }
+    L->max_blocks += ch->block_bytes;
+    /* a file read by more than one pass (x - mean(x)) may be held whole in
+       between, as far as the budget lets it */
+    for (int64_t b = 0; ch->file && b < L->ln[i].nblocks; b++) {
+      if (ch->readers[b] > 1) {
+        L->held_between += (uint64_t)floe__node_size(L->ln[i].n) * floe_dtype_size(L->ln[i].n->dtype);
+        break;
+      }
     }
   }
   free(direct);
@@ -1569,32 +1727,58 @@ static floe_status close_outputs(floe__lower *L, bool ok) {
   return st;
 }
 
+/* Before anything is allocated: the run cannot fit when the results it
+ * keeps and the largest task's chunk data exceed the budget. */
+static floe_status check_fits(const floe__lower *L) {
+  uint64_t limit = floe__store_limit(L->store);
+  if (L->owned_bytes + L->max_task <= limit) {
+    return FLOE_OK;
+  }
+  if (L->owned_bytes > limit) {
+    return floe__fail(FLOE_ERR_NOMEM,
+                      "%s: the reductions' results need %llu bytes, more than the memory limit "
+                      "of %llu bytes (raise memory_limit)",
+                      L->op, (unsigned long long)L->owned_bytes, (unsigned long long)limit);
+  }
+  return floe__fail(FLOE_ERR_NOMEM,
+                    "%s: a task %s needs %llu bytes of chunk data at once (beside %llu bytes "
+                    "of reductions' results), more than the memory limit of %llu bytes allows "
+                    "(raise memory_limit, or use smaller chunks)",
+                    L->op, L->max_task_name, (unsigned long long)L->max_task,
+                    (unsigned long long)L->owned_bytes, (unsigned long long)limit);
+}
+
 floe_status floe__lower_run(floe__lower *L) {
   memset(&L->stats, 0, sizeof L->stats);
-  atomic_store(&L->io.bytes_read, 0);
-  atomic_store(&L->io.bytes_written, 0);
-  atomic_store(&L->io.io_ns, 0);
-  atomic_store(&L->live, L->owned_bytes);
-  atomic_store(&L->peak, L->owned_bytes);
+  memset(&L->io, 0, sizeof L->io);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  FLOE_FORWARD_IF_ERROR(check_fits(L));
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
-    for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
-      atomic_store_explicit(&ch->pending[b], ch->readers[b], memory_order_relaxed);
+    for (int64_t b = 0; ch != NULL && ch->file && b < L->ln[i].nblocks; b++) {
+      ch->c[b].pending = ch->readers[b];
     }
   }
-  floe_status st = open_outputs(L);
+  floe__store_run_begin(L->store);
+  floe__store_enter(L->store);
+  floe_status st = floe__store_charge(L->store, L->owned_bytes, "the reductions' results", &L->io);
+  floe__store_leave(L->store);
   if (st == FLOE_OK) {
-    st = floe_taskgraph_run(L->g);
+    st = open_outputs(L);
+    if (st == FLOE_OK) {
+      st = floe_taskgraph_run(L->g);
+    }
+    floe__store_uncharge(L->store, L->owned_bytes);
   }
   /* blocks left by a failed or cancelled run */
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
-    for (int64_t b = 0; ch != NULL && b < L->ln[i].nblocks; b++) {
-      drop_block(L, ch, b);
+    for (int64_t b = 0; ch != NULL && ch->file && b < L->ln[i].nblocks; b++) {
+      floe__store_drop(L->store, &ch->c[b]);
     }
   }
+  L->stats.peak_memory = floe__store_run_end(L->store);
   if (st == FLOE_OK) {
     st = close_outputs(L, true);
   } else {
@@ -1608,8 +1792,11 @@ floe_status floe__lower_run(floe__lower *L) {
   L->stats.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   L->stats.bytes_read = atomic_load(&L->io.bytes_read);
   L->stats.bytes_written = atomic_load(&L->io.bytes_written);
+  L->stats.bytes_spilled = atomic_load(&L->io.bytes_spilled);
+  L->stats.bytes_reloaded = atomic_load(&L->io.bytes_reloaded);
+  L->stats.bytes_reread = atomic_load(&L->io.bytes_reread);
   L->stats.io_seconds = 1e-9 * (double)atomic_load(&L->io.io_ns);
-  L->stats.peak_memory = atomic_load(&L->peak);
+  L->stats.wait_seconds = 1e-9 * (double)atomic_load(&L->io.wait_ns);
   return st;
 }
 
@@ -1625,10 +1812,13 @@ void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
   info->fused_programs = (uint64_t)L->nprogs;
   uint64_t workers = (uint64_t)L->ctx->cfg.threads;
   uint64_t busy = info->tasks < workers ? info->tasks : workers;
-  /* intermediates, plus per busy worker its registers and the partials of
-     one tree level in flight */
-  info->peak_memory =
-      L->owned_bytes +
+  /* intermediates and inputs held between passes, plus per busy worker its
+     registers, the partials of one tree level in flight and its chunks;
+     never more than the budget (the store makes room first) */
+  uint64_t peak =
+      L->owned_bytes + L->held_between +
       busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) * L->max_acc_block +
               L->max_blocks + L->max_out_chunk);
+  uint64_t limit = floe__store_limit(L->store);
+  info->peak_memory = peak < limit ? peak : limit;
 }

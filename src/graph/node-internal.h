@@ -53,7 +53,9 @@ struct floe__node {
       const void *data;
     } buffer;
     struct {
-      void *data; /* owned */
+      struct floe__chunk *blocks;     /* owned: one per chunk, in the store */
+      int64_t nblocks;
+      struct floe__spill_area *area; /* where they spill */
     } stored;
     struct {
       struct floe__h5src *src; /* a reference */
@@ -98,6 +100,11 @@ struct floe__node {
  * hash computed; NULL when out of memory (message set).  `proto` supplies
  * every field but refs, links, hash, ctx. */
 floe__node *floe__node_new(floe_ctx *ctx, const floe__node *proto);
+
+/* Frees the blocks of a persisted array (from the store too) and its
+ * spill area. */
+void floe__stored_free(floe_ctx *ctx, struct floe__chunk *blocks, int64_t nblocks,
+                       struct floe__spill_area *area);
 
 /* An error node; NULL only when out of memory. */
 floe__node *floe__node_error(floe_ctx *ctx, floe_status status, const char *msg);

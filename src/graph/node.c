@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "node-internal.h"
+#include "core/context-internal.h"
 #include "store/file-internal.h"
+#include "store/store-internal.h"
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -33,7 +35,7 @@ static uint64_t node_hash(const floe__node *n) {
     h = mix(h, (uint64_t)(uintptr_t)n->p.buffer.data);
     break;
   case FLOE__NODE_STORED:
-    h = mix(h, (uint64_t)(uintptr_t)n->p.stored.data);
+    h = mix(h, (uint64_t)(uintptr_t)n->p.stored.blocks);
     break;
   case FLOE__NODE_FILE:
     h = mix(h, (uint64_t)(uintptr_t)n->p.file.src);
@@ -87,7 +89,7 @@ bool floe__node_same(const floe__node *a, const floe__node *b) {
   case FLOE__NODE_BUFFER:
     return a->p.buffer.data == b->p.buffer.data;
   case FLOE__NODE_STORED:
-    return a->p.stored.data == b->p.stored.data;
+    return a->p.stored.blocks == b->p.stored.blocks;
   case FLOE__NODE_FILE:
     return a->p.file.src == b->p.file.src;
   case FLOE__NODE_FULL:
@@ -159,9 +161,20 @@ floe__node *floe__node_error(floe_ctx *ctx, floe_status status, const char *msg)
 
 void floe__node_ref(floe__node *n) { atomic_fetch_add_explicit(&n->refs, 1, memory_order_relaxed); }
 
+void floe__stored_free(floe_ctx *ctx, struct floe__chunk *blocks, int64_t nblocks,
+                       struct floe__spill_area *area) {
+  for (int64_t b = 0; blocks != NULL && b < nblocks; b++) {
+    floe__store_drop(ctx->store, &blocks[b]);
+  }
+  free(blocks);
+  if (area != NULL) {
+    floe__spill_area_free(ctx->store, area);
+  }
+}
+
 static void node_free(floe__node *n) {
   if (n->kind == FLOE__NODE_STORED) {
-    free(n->p.stored.data);
+    floe__stored_free(n->ctx, n->p.stored.blocks, n->p.stored.nblocks, n->p.stored.area);
   } else if (n->kind == FLOE__NODE_FILE) {
     floe__h5src_unref(n->p.file.src);
   }
