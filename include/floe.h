@@ -652,9 +652,11 @@ typedef struct floe_plan_info {
   uint64_t tasks;          /* chunk tasks that would run */
   uint64_t bytes_read;     /* input bytes read from buffers and files */
   uint64_t bytes_written;  /* output bytes written */
-  uint64_t peak_memory;    /* predicted peak bytes of chunk data held at once, at
-                              most memory_limit (inputs read by two passes, as
-                              x - mean(x, 0), are counted whole, up to it) */
+  uint64_t peak_memory;    /* predicted peak bytes of chunk data held at once:
+                              at most memory_limit (inputs read by two passes,
+                              as x - mean(x, 0), are counted whole, up to it),
+                              unless the largest task alone needs more, which
+                              a run refuses with FLOE_ERR_NOMEM */
   uint64_t fused_programs; /* elementwise programs after fusion */
   uint64_t reserved[11];
 } floe_plan_info;

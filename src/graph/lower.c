@@ -1820,5 +1820,8 @@ void floe__lower_plan(const floe__lower *L, floe_plan_info *info) {
       busy * (L->max_scratch + (uint64_t)(L->ctx->cfg.reduce_fanin + 1) * L->max_acc_block +
               L->max_blocks + L->max_out_chunk);
   uint64_t limit = floe__store_limit(L->store);
-  info->peak_memory = peak < limit ? peak : limit;
+  peak = peak < limit ? peak : limit;
+  /* but never less than one task needs: a run that cannot fit shows it */
+  uint64_t least = L->owned_bytes + L->max_task;
+  info->peak_memory = peak > least ? peak : least;
 }
