@@ -17,6 +17,14 @@
  *      still give memory back;
  *   4. fail with FLOE_ERR_NOMEM: nothing running can free what is needed.
  *
+ * Input chunks that were used and are needed again later (x in
+ * x - mean(x, axis=0), whose second use waits for the whole mean) are kept
+ * only while they hold less than a quarter of the budget: the first ones
+ * stay, later ones are dropped at once and read again when their use
+ * comes.  Keeping the most recent instead would be useless for a second
+ * pass in the same order (it evicts them before it reaches them), and
+ * keeping all the budget would hold memory for little.
+ *
  * A chunk entry (floe__chunk) is owned by the lowering (chunks of input
  * files) or by a persisted array; the store links it into its LRU list and
  * moves its bytes.  One mutex guards the budget and every entry's state; no
@@ -60,6 +68,7 @@ struct floe__chunk {
   int state;                  /* FLOE__CHUNK_* */
   bool keep;                  /* a persisted chunk: lives until its array dies */
   bool spilled;               /* `area` holds a copy */
+  bool cached;                /* an input chunk used and kept for a later use */
   const floe__reload *reload; /* input chunks: read again instead of spilled */
   floe__spill_area *area;     /* other chunks: where they spill */
   floe__chunk *prev, *next;   /* the LRU list of idle resident chunks */

@@ -28,6 +28,7 @@ struct floe__store {
   pthread_mutex_t lock; /* the budget, the pool, the LRU list and every chunk's state */
   pthread_cond_t cv;    /* memory given back, a chunk loaded or spilled, a task gone */
   uint64_t limit, used, peak;
+  uint64_t cached, cache_cap; /* idle input chunks kept for a later use */
   int active;   /* tasks inside enter/leave */
   int waiting;  /* of those, waiting for memory or for a chunk */
   int evicting; /* spills in flight */
@@ -51,11 +52,15 @@ static _Atomic unsigned spill_counter;
 
 /* ------------------------------------------------------------- the list */
 
-static void lru_remove(floe__chunk *c) {
+static void lru_remove(floe__store *s, floe__chunk *c) {
   if (c->prev != NULL) {
     c->prev->next = c->next;
     c->next->prev = c->prev;
     c->prev = c->next = NULL;
+  }
+  if (c->cached) {
+    c->cached = false;
+    s->cached -= c->bytes;
   }
 }
 
@@ -234,7 +239,7 @@ static floe_status make_room(floe__store *s, size_t bytes, const char *what,
     }
     floe__chunk *c = s->lru.next;
     if (c != &s->lru) {
-      lru_remove(c);
+      lru_remove(s, c);
       if (c->reload != NULL || c->spilled) {
         free_bytes(s, c);
         continue;
@@ -393,7 +398,7 @@ floe_status floe__store_pin(floe__store *s, floe__chunk *c, const void **data,
   for (;;) {
     if (c->state == FLOE__CHUNK_RESIDENT || c->state == FLOE__CHUNK_EVICTING) {
       if (c->pins++ == 0) {
-        lru_remove(c);
+        lru_remove(s, c);
       }
       *data = c->data;
       pthread_mutex_unlock(&s->lock);
@@ -475,9 +480,21 @@ void floe__store_unpin(floe__store *s, floe__chunk *c) {
 
 void floe__store_done(floe__store *s, floe__chunk *c) {
   pthread_mutex_lock(&s->lock);
-  if (--c->pending <= 0 && !c->keep && c->pins == 0 && c->state == FLOE__CHUNK_RESIDENT) {
-    lru_remove(c);
+  bool idle = c->pins == 0 && c->state == FLOE__CHUNK_RESIDENT;
+  if (--c->pending <= 0 && !c->keep && idle) {
+    lru_remove(s, c);
     free_bytes(s, c);
+  } else if (c->pending > 0 && c->reload != NULL && idle && !c->cached) {
+    /* used, and needed again later: kept while the share of the budget for
+       such chunks lasts (the first ones: a second pass over an input then
+       finds its start in memory), else read again when the time comes */
+    if (s->cached + c->bytes > s->cache_cap) {
+      lru_remove(s, c);
+      free_bytes(s, c);
+    } else {
+      c->cached = true;
+      s->cached += c->bytes;
+    }
   }
   pthread_mutex_unlock(&s->lock);
 }
@@ -488,7 +505,7 @@ void floe__store_drop(floe__store *s, floe__chunk *c) {
     pthread_cond_wait(&s->cv, &s->lock);
   }
   if (c->state == FLOE__CHUNK_RESIDENT) {
-    lru_remove(c);
+    lru_remove(s, c);
     free_bytes(s, c);
   }
   c->pins = 0;
@@ -561,6 +578,7 @@ floe_status floe__store_new(const floe__config *cfg, floe__store **out) {
   pthread_cond_init(&s->cv, NULL);
   pthread_mutex_init(&s->spill_lock, NULL);
   s->limit = cfg->memory_limit;
+  s->cache_cap = s->limit / 4;
   s->spill_level = cfg->spill_level > 0 ? cfg->spill_level : 1;
   s->lru.next = s->lru.prev = &s->lru;
   remove_stale(s->spill_dir);
