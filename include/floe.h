@@ -628,6 +628,84 @@ FLOE_API floe_array *floe_reduce_ddof(floe_reduce_op op, floe_array *a, floe_axe
 FLOE_REDUCE_MAP(FLOE__REDUCE_DECL)
 #undef FLOE__REDUCE_DECL
 
+/* ------------------------------------------------------------- structure */
+
+/* Selections, shapes and products.  These materialise their result chunk by
+ * chunk: a task per output chunk copies (or multiplies) what it needs from
+ * the input chunks, one input chunk at a time, so a task holds one output
+ * chunk and one input chunk of each operand; the chunks are counted against
+ * memory_limit and spill like any other.  Results are exact copies; a
+ * product sums its blocks in a fixed order, so its bits do not depend on the
+ * thread count. */
+
+/** One axis of a basic selection, as in NumPy: a slice (start, stop, step;
+ *  FLOE_NONE for an omitted bound, negative values count from the end, a
+ *  negative step walks backwards), an integer (the axis is dropped), a new
+ *  axis of length 1, or an ellipsis (as many whole axes as needed; one at
+ *  most). */
+typedef struct floe_index {
+  int kind; /* FLOE_INDEX_SLICE, _INT, _NEWAXIS, _ELLIPSIS */
+  int64_t start, stop, step;
+} floe_index;
+
+enum { FLOE_INDEX_SLICE, FLOE_INDEX_INT, FLOE_INDEX_NEWAXIS, FLOE_INDEX_ELLIPSIS };
+#define FLOE_NONE INT64_MIN
+#define FLOE_SLICE(start, stop, step) ((floe_index){FLOE_INDEX_SLICE, (start), (stop), (step)})
+#define FLOE_AT(i) ((floe_index){FLOE_INDEX_INT, (i), 0, 0})
+#define FLOE_NEWAXIS ((floe_index){FLOE_INDEX_NEWAXIS, 0, 0, 0})
+#define FLOE_ELLIPSIS ((floe_index){FLOE_INDEX_ELLIPSIS, 0, 0, 0})
+#define FLOE_WHOLE FLOE_SLICE(FLOE_NONE, FLOE_NONE, 1)
+
+/** a[idx[0], idx[1], ...]: axes not indexed are taken whole.  An integer
+ *  out of range is FLOE_ERR_INVALID (slices clip, as in NumPy); step 0 is
+ *  FLOE_ERR_INVALID.  The result's chunks follow the input's along sliced
+ *  axes (a step s makes them s times shorter, at least 1). */
+FLOE_API floe_array *floe_slice(floe_array *a, int n, const floe_index *idx);
+/** The axes permuted: result axis i is a's axis axes.axis[i] (FLOE_ALL:
+ *  reversed, as NumPy's a.T).  Chunks move with their axes. */
+FLOE_API floe_array *floe_transpose(floe_array *a, floe_axes axes);
+/** The same values in other chunks (-1: the whole axis; FLOE_AUTO: near
+ *  chunk_bytes).  Each output chunk is copied from the input chunks it
+ *  overlaps, one at a time; input chunks are kept or spilled by the budget,
+ *  so a change from row chunks to column chunks runs in bounded memory. */
+FLOE_API floe_array *floe_rechunk(floe_array *a, floe_shape chunks);
+/** a broadcast to `shape` (NumPy rules), materialised. */
+FLOE_API floe_array *floe_broadcast_to(floe_array *a, floe_shape shape);
+/** A new axis of length 1 at `axis` (negative counts from the end of the
+ *  result). */
+FLOE_API floe_array *floe_expand_dims(floe_array *a, int axis);
+/** Drops axes of length 1: those given, or all of them (FLOE_ALL).  An axis
+ *  of another length is FLOE_ERR_SHAPE. */
+FLOE_API floe_array *floe_squeeze(floe_array *a, floe_axes axes);
+/** The arrays joined along an existing axis (concat) or a new one (stack);
+ *  shapes must agree elsewhere, dtypes promote as in arithmetic.  n <= 64. */
+FLOE_API floe_array *floe_concat(floe_array *const *arrays, int n, int axis);
+FLOE_API floe_array *floe_stack(floe_array *const *arrays, int n, int axis);
+
+typedef enum floe_pad_mode { FLOE_PAD_CONSTANT, FLOE_PAD_EDGE } floe_pad_mode;
+/** Pads axis d with before.dim[d] and after.dim[d] elements (shapes of
+ *  a's rank): `value` (converted to a's dtype) or the edge element. */
+FLOE_API floe_array *floe_pad(floe_array *a, floe_shape before, floe_shape after,
+                              floe_pad_mode mode, double value);
+/** a.take(indices, axis): `indices` is a 1-D integer array (negative
+ *  values count from the end).  It is computed when floe_take is called,
+ *  because it decides which chunks each task reads; an index out of range
+ *  is FLOE_ERR_INVALID then. */
+FLOE_API floe_array *floe_take(floe_array *a, floe_array *indices, int axis);
+
+/** The matrix product (NumPy's matmul, a @ b): 2-D by 2-D, and a 1-D
+ *  operand as a row (left) or a column (right) vector, dropped from the
+ *  result.  Floating types through OpenBLAS (single-threaded inside a
+ *  task: floe owns the parallelism), integers and bool by plain loops.
+ *  Each output chunk sums the products of the operands' blocks along the
+ *  inner axis in order.  FLOE_ERR_SHAPE when the inner lengths differ. */
+FLOE_API floe_array *floe_matmul(floe_array *a, floe_array *b);
+/** NumPy's dot for arrays of at most two dimensions (the sum of products
+ *  for two vectors, matmul otherwise), and outer for two 1-D arrays
+ *  (a[:, None] * b[None, :]). */
+FLOE_API floe_array *floe_dot(floe_array *a, floe_array *b);
+FLOE_API floe_array *floe_outer(floe_array *a, floe_array *b);
+
 /* ---------------------------------------------------------------- running */
 
 /** Computes `a` into `buffer` (C order, a's dtype).  FLOE_ERR_INVALID when

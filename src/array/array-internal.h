@@ -32,6 +32,12 @@ floe_array *floe__handle_error(floe_ctx *ctx, floe_status status, const char *fm
  * message naming `op` and the argument for NULL and released handles. */
 floe_status floe__handle_check(const floe_array *a, const char *op, const char *what);
 
+/* The checks of an operation on arrays (NULL, released, error states,
+ * contexts): *failed and the array to return (an error, or an argument's
+ * error passed on) when one fails; *ctx is the arguments' context. */
+floe_array *floe__check_args(const char *op, floe_array *const *args, int n, floe_ctx **ctx,
+                             bool *failed);
+
 /* Frees every handle of a context (floe_close). */
 void floe__handles_release_all(floe_ctx *ctx);
 

@@ -27,8 +27,8 @@ static const char *const reduce_names[FLOE_REDUCE_COUNT_] = {
 /* Checks the arguments of an operation.  Returns NULL when they are good
  * (and sets *ctx); otherwise the array to return: an error array, the
  * input's own error (sticky), or NULL when no context can be found. */
-static floe_array *check_args(const char *op, floe_array *const *args, int n, floe_ctx **ctx,
-                              bool *failed) {
+floe_array *floe__check_args(const char *op, floe_array *const *args, int n, floe_ctx **ctx,
+                             bool *failed) {
   static const char *const what[] = {"the first argument", "the second argument",
                                      "the third argument"};
   *failed = true;
@@ -154,7 +154,7 @@ floe_array *floe_unary(floe_unary_op op, floe_array *a) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[1] = {a};
-  floe_array *r = check_args(name, args, 1, &ctx, &failed);
+  floe_array *r = floe__check_args(name, args, 1, &ctx, &failed);
   if (failed) {
     return r;
   }
@@ -194,7 +194,7 @@ floe_array *floe_binary(floe_binary_op op, floe_array *a, floe_array *b) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[2] = {a, b};
-  floe_array *r = check_args(name, args, 2, &ctx, &failed);
+  floe_array *r = floe__check_args(name, args, 2, &ctx, &failed);
   if (failed) {
     return r;
   }
@@ -249,7 +249,7 @@ floe_array *floe_where(floe_array *cond, floe_array *a, floe_array *b) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[3] = {cond, a, b};
-  floe_array *r = check_args(name, args, 3, &ctx, &failed);
+  floe_array *r = floe__check_args(name, args, 3, &ctx, &failed);
   if (failed) {
     return r;
   }
@@ -274,7 +274,7 @@ floe_array *floe_astype(floe_array *a, floe_dtype dtype) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[1] = {a};
-  floe_array *r = check_args(name, args, 1, &ctx, &failed);
+  floe_array *r = floe__check_args(name, args, 1, &ctx, &failed);
   if (failed) {
     return r;
   }
@@ -293,7 +293,7 @@ floe_array *floe_clip(floe_array *a, floe_array *lo, floe_array *hi) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[1] = {a};
-  floe_array *r = check_args("floe_clip", args, 1, &ctx, &failed);
+  floe_array *r = floe__check_args("floe_clip", args, 1, &ctx, &failed);
   if (failed) {
     return r;
   }
@@ -318,7 +318,7 @@ floe_array *floe_reduce_ddof(floe_reduce_op op, floe_array *a, floe_axes axes, i
   floe_ctx *ctx;
   bool failed;
   floe_array *args[1] = {a};
-  floe_array *r = check_args(name, args, 1, &ctx, &failed);
+  floe_array *r = floe__check_args(name, args, 1, &ctx, &failed);
   if (failed) {
     return r;
   }

@@ -23,7 +23,9 @@ typedef struct chunked {
   int ln;
   floe__chunk *c;      /* per block of the node's chunk grid */
   int *readers;        /* per block, counted while building */
-  bool file;           /* made by read tasks (else persisted: always there) */
+  bool file;           /* made by read tasks */
+  bool produced;       /* made by producer tasks (produce.c); else persisted */
+  floe__spill_area *area; /* produced: where its chunks spill */
   size_t block_bytes;
   int64_t cstride[FLOE_MAX_DIMS]; /* C strides of one block buffer */
 } chunked;
@@ -104,7 +106,66 @@ struct floe__lower {
   floe__arena_block *arena;
 };
 
+/* ------------------------------------------------------------ chunk grids */
+
+typedef struct grid {
+  int ndim;
+  int64_t n[FLOE_MAX_DIMS]; /* chunks per axis */
+  int64_t total;
+} grid;
+
+static inline grid grid_of(const floe__node *x) {
+  grid g = {.ndim = x->ndim, .total = 1};
+  for (int d = 0; d < x->ndim; d++) {
+    g.n[d] = (x->shape[d] + x->chunk[d] - 1) / x->chunk[d];
+    g.total *= g.n[d];
+  }
+  return g;
+}
+
+static inline void chunk_region(const floe__node *x, const int64_t *coord, int64_t *lo, int64_t *hi) {
+  for (int d = 0; d < x->ndim; d++) {
+    lo[d] = coord[d] * x->chunk[d];
+    hi[d] = lo[d] + x->chunk[d] < x->shape[d] ? lo[d] + x->chunk[d] : x->shape[d];
+  }
+}
+
+static inline bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (++coord[d] < n[d]) {
+      return true;
+    }
+    coord[d] = 0;
+  }
+  return false;
+}
+
 void *floe__lower_alloc(floe__lower *L, size_t n);
+
+/* Shared by lower.c and produce.c. */
+floe_task *floe__lower_task(floe__lower *L, floe_task_fn fn, void *arg, const char *name);
+floe_status floe__lower_program(floe__lower *L, int root, int sink, prog **out);
+/* Makes t depend on the tasks that make the blocks program p reads over
+ * region [lo, hi), counting them as read (uses of chunks). */
+void floe__lower_depend(floe__lower *L, floe_task *t, const prog *p, const int64_t *lo,
+                        const int64_t *hi);
+floe_status floe__lower_run_region(floe__lower *L, const prog *p, const int64_t *lo,
+                                   const int64_t *hi, const floe__vm_sink *sinks, int nsinks,
+                                   void *scratch);
+void floe__lower_note_task(floe__lower *L, uint64_t bytes, const char *name);
+uint64_t floe__lower_prog_blocks(const floe__lower *L, const prog *p);
+/* The uses of chunks program p would make over [lo, hi), ended without
+ * running it (a producer whose chunk nobody needs). */
+void floe__lower_release_region(floe__lower *L, const prog *p, const int64_t *lo,
+                                const int64_t *hi);
+/* Work buffers of the HDF5 paths, from the budget (floe__bufs callbacks). */
+void *floe__lower_buf_get(void *L, size_t bytes);
+void floe__lower_buf_put(void *L, void *p, size_t bytes);
+
+/* The chunks of lnode li (GATHER, CONCAT, MATMUL, or an input of one that
+ * is not held in memory yet) made by producer tasks (produce.c). */
+floe_status floe__produce(floe__lower *L, int li);
+bool floe__node_is_produced(const floe__node *n);
 
 /* Builds the fused program computing lnode `root` over its own shape. */
 floe_status floe__fuse(floe__lower *L, int root, prog **out);

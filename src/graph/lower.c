@@ -50,10 +50,14 @@ void floe__lower_free(floe__lower *L) {
     if (L->ln[i].owned) {
       free(L->ln[i].data);
     }
-    if (L->ln[i].ch != NULL && L->ln[i].ch->file) {
+    chunked *ch = L->ln[i].ch;
+    if (ch != NULL && (ch->file || ch->produced)) {
       for (int64_t b = 0; b < L->ln[i].nblocks; b++) {
-        floe__store_drop(L->store, &L->ln[i].ch->c[b]);
+        floe__store_drop(L->store, &ch->c[b]);
       }
+    }
+    if (ch != NULL && ch->area != NULL) {
+      floe__spill_area_free(L->store, ch->area);
     }
     floe__node_unref(L->ln[i].n);
   }
@@ -335,40 +339,6 @@ floe_status floe__lower_add_file_target(floe__lower *L, floe__node *node, const 
   return FLOE_OK;
 }
 
-/* ------------------------------------------------------------ chunk grids */
-
-typedef struct grid {
-  int ndim;
-  int64_t n[FLOE_MAX_DIMS]; /* chunks per axis */
-  int64_t total;
-} grid;
-
-static grid grid_of(const floe__node *x) {
-  grid g = {.ndim = x->ndim, .total = 1};
-  for (int d = 0; d < x->ndim; d++) {
-    g.n[d] = (x->shape[d] + x->chunk[d] - 1) / x->chunk[d];
-    g.total *= g.n[d];
-  }
-  return g;
-}
-
-static void chunk_region(const floe__node *x, const int64_t *coord, int64_t *lo, int64_t *hi) {
-  for (int d = 0; d < x->ndim; d++) {
-    lo[d] = coord[d] * x->chunk[d];
-    hi[d] = lo[d] + x->chunk[d] < x->shape[d] ? lo[d] + x->chunk[d] : x->shape[d];
-  }
-}
-
-static bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    if (++coord[d] < n[d]) {
-      return true;
-    }
-    coord[d] = 0;
-  }
-  return false;
-}
-
 /* ------------------------------------------------------------------ tasks */
 
 typedef struct ewise_arg {
@@ -394,12 +364,12 @@ typedef struct fstore_arg {
 /* ------------------------------------------------------------ chunk buffers */
 
 /* Work buffers for the HDF5 paths, from the budget. */
-static void *store_get_cb(void *L, size_t bytes) {
+void *floe__lower_buf_get(void *L, size_t bytes) {
   floe__lower *l = L;
   return floe__store_alloc(l->store, bytes, "a file chunk's work buffer", &l->io);
 }
 
-static void store_put_cb(void *L, void *p, size_t bytes) {
+void floe__lower_buf_put(void *L, void *p, size_t bytes) {
   floe__store_release(((floe__lower *)L)->store, p, bytes);
 }
 
@@ -424,7 +394,7 @@ static floe_status reread_block(const floe__reload *r, int64_t index, void *dst,
   if (reread_stream < 0) {
     reread_stream = atomic_fetch_add(&reread_streams, 1) % FLOE__H5_STREAMS;
   }
-  floe__bufs bufs = {store_get_cb, store_put_cb, L};
+  floe__bufs bufs = {floe__lower_buf_get, floe__lower_buf_put, L};
   return floe__h5src_read(n->p.file.src, reread_stream, lo, hi, n->chunk, dst, &bufs, io);
 }
 
@@ -476,7 +446,7 @@ static int64_t next_cut(const floe__lower *L, const prog *p, int d, int64_t x, i
  * store (reading them again if they were dropped) while it runs;
  * afterwards the task's uses of those blocks are over, and a block no task
  * still needs is freed. */
-static floe_status run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
+floe_status floe__lower_run_region(floe__lower *L, const prog *p, const int64_t *lo, const int64_t *hi,
                               const floe__vm_sink *sinks, int nsinks, void *scratch) {
   if (p->nchunked == 0) {
     floe__vm_run(&p->vm, lo, hi, sinks, nsinks, NULL, scratch);
@@ -537,12 +507,18 @@ static floe_status run_region(floe__lower *L, const prog *p, const int64_t *lo, 
       break;
     }
   }
-  /* the uses are over, block by block as depend_on_inputs counted them */
+  floe__lower_release_region(L, p, lo, hi);
+  return FLOE_OK;
+}
+
+void floe__lower_release_region(floe__lower *L, const prog *p, const int64_t *lo,
+                                const int64_t *hi) {
+  /* the uses are over, block by block as floe__lower_depend counted them */
   for (int i = 0; i < p->nchunked; i++) {
     int l = p->chunked_leaf[i];
     const lnode *m = &L->ln[p->leaf_lnode[l]];
     int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], c[FLOE_MAX_DIMS];
-    if (!m->ch->file || !leaf_blocks(L, p, l, lo, hi, blo, bhi)) {
+    if (!(m->ch->file || m->ch->produced) || !leaf_blocks(L, p, l, lo, hi, blo, bhi)) {
       continue;
     }
     memcpy(c, blo, sizeof c);
@@ -560,7 +536,6 @@ static floe_status run_region(floe__lower *L, const prog *p, const int64_t *lo, 
       }
     }
   }
-  return FLOE_OK;
 }
 
 /* Reads block `flat` of a file the first time: mapped from the page cache
@@ -593,7 +568,7 @@ static floe_status read_task(void *arg) {
     if (buf == NULL) {
       st = floe__error_slot()->status;
     } else {
-      floe__bufs bufs = {store_get_cb, store_put_cb, L};
+      floe__bufs bufs = {floe__lower_buf_get, floe__lower_buf_put, L};
       st = floe__h5src_read(x->n->p.file.src, a->stream, a->lo, a->hi, x->n->chunk, buf, &bufs,
                             &L->io);
       if (st == FLOE_OK) {
@@ -636,10 +611,10 @@ static floe_status fstore_task(void *arg) {
   }
   floe__vm_sink sink = a->e.sink;
   sink.dst = buf;
-  floe_status st = run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+  floe_status st = floe__lower_run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
   free(scratch);
   if (st == FLOE_OK) {
-    floe__bufs bufs = {store_get_cb, store_put_cb, L};
+    floe__bufs bufs = {floe__lower_buf_get, floe__lower_buf_put, L};
     st = floe__h5out_write(a->ft->dset, a->coord, buf, &bufs, &L->io);
   }
   floe__store_release(L->store, buf, bytes);
@@ -681,7 +656,7 @@ static floe_status ewise_task(void *arg) {
   void *scratch = malloc(a->p->scratch);
   FLOE_RETURN_ERROR_IF(scratch == NULL, FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
   floe__store_enter(a->L->store);
-  floe_status st = run_region(a->L, a->p, a->lo, a->hi, &a->sink, 1, scratch);
+  floe_status st = floe__lower_run_region(a->L, a->p, a->lo, a->hi, &a->sink, 1, scratch);
   floe__store_leave(a->L->store);
   free(scratch);
   return st;
@@ -747,7 +722,7 @@ static floe_status partial_task(void *arg) {
       return floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
     }
     floe__store_enter(a->e.L->store);
-    floe_status st = run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+    floe_status st = floe__lower_run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
     floe__store_leave(a->e.L->store);
     free(scratch);
     if (st != FLOE_OK) {
@@ -806,7 +781,7 @@ static floe_status group_task(void *arg) {
     return floe__fail(FLOE_ERR_NOMEM, "out of memory for a reduction's partials");
   }
   floe__store_enter(a->e.L->store);
-  floe_status st = run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, sinks, a->n, scratch);
+  floe_status st = floe__lower_run_region(a->e.L, a->e.p, a->e.lo, a->e.hi, sinks, a->n, scratch);
   floe__store_leave(a->e.L->store);
   free(scratch);
   for (int k = 0; k < a->n; k++) {
@@ -844,7 +819,7 @@ static floe_status combine_task(void *arg) {
 
 /* ------------------------------------------------------ building the tasks */
 
-static floe_task *new_task(floe__lower *L, floe_task_fn fn, void *arg, const char *name) {
+floe_task *floe__lower_task(floe__lower *L, floe_task_fn fn, void *arg, const char *name) {
   floe_task *t = floe_task_add(L->g, fn, arg);
   if (t != NULL && L->ctx->cfg.profile_path != NULL) {
     floe_task_name(t, name);
@@ -890,7 +865,7 @@ static floe_task *read_task_for(floe__lower *L, int li, int64_t flat, const int6
   a->flat = flat;
   a->stream = stream;
   chunk_region(n, c, a->lo, a->hi);
-  return new_task(L, read_task, a, "read");
+  return floe__lower_task(L, read_task, a, "read");
 }
 
 /* The blocks are split into one contiguous range per read stream (as many
@@ -938,7 +913,7 @@ static floe_status make_read_tasks(floe__lower *L) {
 
 /* Makes t depend on the tasks that write the blocks of materialised inputs
  * that region [lo, hi) of program p reads; counts the bytes it reads. */
-static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const int64_t *lo,
+void floe__lower_depend(floe__lower *L, floe_task *t, const prog *p, const int64_t *lo,
                              const int64_t *hi) {
   const int nd = p->vm.ndim;
   for (int l = 0; l < p->vm.nleaves; l++) {
@@ -999,7 +974,7 @@ static void depend_on_inputs(floe__lower *L, floe_task *t, const prog *p, const 
 
 /* Records the working set of a kind of task: the largest decides whether
  * a run can fit its budget at all. */
-static void note_task(floe__lower *L, uint64_t bytes, const char *name) {
+void floe__lower_note_task(floe__lower *L, uint64_t bytes, const char *name) {
   if (bytes > L->max_task) {
     L->max_task = bytes;
     L->max_task_name = name;
@@ -1007,7 +982,7 @@ static void note_task(floe__lower *L, uint64_t bytes, const char *name) {
 }
 
 /* Chunk data program p holds at once: one block of each chunked input. */
-static uint64_t prog_blocks(const floe__lower *L, const prog *p) {
+uint64_t floe__lower_prog_blocks(const floe__lower *L, const prog *p) {
   uint64_t b = 0;
   for (int i = 0; i < p->nchunked; i++) {
     b += L->ln[p->leaf_lnode[p->chunked_leaf[i]]].ch->block_bytes;
@@ -1015,7 +990,7 @@ static uint64_t prog_blocks(const floe__lower *L, const prog *p) {
   return b;
 }
 
-static floe_status program_for(floe__lower *L, int root, int sink, prog **out) {
+floe_status floe__lower_program(floe__lower *L, int root, int sink, prog **out) {
   FLOE_FORWARD_IF_ERROR(floe__fuse(L, root, out));
   (*out)->sink = sink;
   if (L->nprogs == L->capprogs) {
@@ -1061,7 +1036,7 @@ static floe_status build_tree(floe__lower *L, const red_info *ri, int64_t block_
       a->finalize = groups == 1;
       memcpy(a->out_lo, out_lo, sizeof a->out_lo);
       memcpy(a->out_hi, out_hi, sizeof a->out_hi);
-      floe_task *t = new_task(L, combine_task, a, "combine");
+      floe_task *t = floe__lower_task(L, combine_task, a, "combine");
       for (int c = 0; c < nch; c++) {
         children[c] = level[first + c];
         floe_task_depends(t, tasks[first + c]);
@@ -1132,8 +1107,8 @@ static floe_status build_reduction(floe__lower *L, int li) {
 
   prog *p = NULL;
   if (floe__node_size(en) > 0) {
-    FLOE_FORWARD_IF_ERROR(program_for(L, x->in[0], li, &p));
-    note_task(L, prog_blocks(L, p), "a reduction's partial");
+    FLOE_FORWARD_IF_ERROR(floe__lower_program(L, x->in[0], li, &p));
+    floe__lower_note_task(L, floe__lower_prog_blocks(L, p), "a reduction's partial");
   }
   grid eg = grid_of(en), rg = grid_of(r);
   x->nblocks = rg.total;
@@ -1231,9 +1206,9 @@ static floe_status build_reduction(floe__lower *L, int li) {
           }
         }
       }
-      floe_task *t = new_task(L, partial_task, a, name);
+      floe_task *t = floe__lower_task(L, partial_task, a, name);
       if (t != NULL && a->e.p != NULL) {
-        depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+        floe__lower_depend(L, t, p, a->e.lo, a->e.hi);
       }
       level[i] = slot;
       tasks[i] = t;
@@ -1264,8 +1239,8 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
   const floe__node *en = L->ln[in0].n;
   const int nd = en->ndim;
   prog *p;
-  FLOE_FORWARD_IF_ERROR(program_for(L, in0, lis[0], &p));
-  note_task(L, prog_blocks(L, p), "a reduction's partial");
+  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, in0, lis[0], &p));
+  floe__lower_note_task(L, floe__lower_prog_blocks(L, p), "a reduction's partial");
   grid eg = grid_of(en);
   struct member {
     const red_info *ri;
@@ -1378,9 +1353,9 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
     if (st != FLOE_OK) {
       break;
     }
-    floe_task *t = new_task(L, group_task, a, "reduce");
+    floe_task *t = floe__lower_task(L, group_task, a, "reduce");
     if (t != NULL) {
-      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+      floe__lower_depend(L, t, p, a->e.lo, a->e.hi);
     }
     for (int k = 0; k < n; k++) {
       mem[k].tasks[where[k]] = t;
@@ -1422,8 +1397,8 @@ static floe_status build_reduction_group(floe__lower *L, const int *lis, int n) 
 static floe_status build_store(floe__lower *L, int li, void *dst) {
   const floe__node *n = L->ln[li].n;
   prog *p;
-  FLOE_FORWARD_IF_ERROR(program_for(L, li, li, &p));
-  note_task(L, prog_blocks(L, p), "an elementwise chunk");
+  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, li, li, &p));
+  floe__lower_note_task(L, floe__lower_prog_blocks(L, p), "an elementwise chunk");
   grid g = grid_of(n);
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = n->ndim - 1; d >= 0; d--) {
@@ -1441,9 +1416,9 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
     a->sink.dst = dst;
     memcpy(a->sink.dst_stride, cs, sizeof(int64_t) * (size_t)n->ndim);
     chunk_region(n, coord, a->lo, a->hi);
-    floe_task *t = new_task(L, ewise_task, a, "elementwise");
+    floe_task *t = floe__lower_task(L, ewise_task, a, "elementwise");
     if (t != NULL) {
-      depend_on_inputs(L, t, p, a->lo, a->hi);
+      floe__lower_depend(L, t, p, a->lo, a->hi);
     }
     next_coord(n->ndim, g.n, coord);
   }
@@ -1476,7 +1451,7 @@ static floe_status cstore_task(void *arg) {
     }
     floe__vm_sink sink = a->e.sink;
     sink.dst = buf;
-    st = run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+    st = floe__lower_run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
   }
   free(scratch);
   if (st == FLOE_OK) {
@@ -1495,13 +1470,13 @@ static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks
     return FLOE_OK;
   }
   prog *p;
-  FLOE_FORWARD_IF_ERROR(program_for(L, li, li, &p));
+  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, li, li, &p));
   int64_t cs[FLOE_MAX_DIMS], c = 1;
   for (int d = n->ndim - 1; d >= 0; d--) {
     cs[d] = c;
     c *= n->chunk[d];
   }
-  note_task(L, prog_blocks(L, p) + (uint64_t)c * floe_dtype_size(n->dtype),
+  floe__lower_note_task(L, floe__lower_prog_blocks(L, p) + (uint64_t)c * floe_dtype_size(n->dtype),
             "computing a chunk of a persisted array");
   grid g = grid_of(n);
   int64_t coord[FLOE_MAX_DIMS] = {0};
@@ -1519,9 +1494,9 @@ static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks
       a->e.sink.dst_bias += a->e.lo[d] * cs[d];
       a->edge = a->edge || a->e.hi[d] - a->e.lo[d] < n->chunk[d];
     }
-    floe_task *t = new_task(L, cstore_task, a, "persist");
+    floe_task *t = floe__lower_task(L, cstore_task, a, "persist");
     if (t != NULL) {
-      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+      floe__lower_depend(L, t, p, a->e.lo, a->e.hi);
     }
     next_coord(n->ndim, g.n, coord);
   }
@@ -1544,10 +1519,10 @@ static floe_status build_file_store(floe__lower *L, ftarget *ft) {
     return FLOE_OK;
   }
   prog *p;
-  FLOE_FORWARD_IF_ERROR(program_for(L, ft->ln, ft->ln, &p));
+  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, ft->ln, ft->ln, &p));
   p->fout = (int)(ft - L->ftargets);
-  note_task(L,
-            prog_blocks(L, p) + chunk_bytes +
+  floe__lower_note_task(L,
+            floe__lower_prog_blocks(L, p) + chunk_bytes +
                 (ft->level > 0 ? floe__encode_bound(chunk_bytes) + chunk_bytes : 0),
             "writing a chunk of an output");
   int64_t cs[FLOE_MAX_DIMS], c = 1;
@@ -1571,9 +1546,9 @@ static floe_status build_file_store(floe__lower *L, ftarget *ft) {
     for (int d = 0; d < n->ndim; d++) {
       a->e.sink.dst_bias += a->e.lo[d] * cs[d];
     }
-    floe_task *t = new_task(L, fstore_task, a, "write");
+    floe_task *t = floe__lower_task(L, fstore_task, a, "write");
     if (t != NULL) {
-      depend_on_inputs(L, t, p, a->e.lo, a->e.hi);
+      floe__lower_depend(L, t, p, a->e.lo, a->e.hi);
     }
     next_coord(n->ndim, g.n, coord);
   }
@@ -1620,12 +1595,34 @@ floe_status floe__lower_build(floe__lower *L) {
       }
     }
   }
-  /* reductions of the same input (up to FLOE__VM_MAX_SINKS) share one pass */
+  /* reductions of the same input (up to FLOE__VM_MAX_SINKS) share one pass;
+     producers are built in the same order (inputs first), those whose only
+     consumers are joins on the same axis (read through) excepted */
   bool *built = calloc((size_t)L->nln + 1, sizeof *built);
-  if (built == NULL && st == FLOE_OK) {
+  bool *needed = calloc((size_t)L->nln + 1, sizeof *needed);
+  if ((built == NULL || needed == NULL) && st == FLOE_OK) {
     st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
   }
   for (int i = 0; i < L->nln && st == FLOE_OK; i++) {
+    const floe__node *n = L->ln[i].n;
+    for (int k = 0; k < n->nin; k++) {
+      const floe__node *m = L->ln[L->ln[i].in[k]].n;
+      bool through = n->kind == FLOE__NODE_CONCAT && m->kind == FLOE__NODE_CONCAT &&
+                     m->p.concat.axis == n->p.concat.axis;
+      needed[L->ln[i].in[k]] = needed[L->ln[i].in[k]] || !through;
+    }
+  }
+  for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
+    needed[L->targets[t].ln] = true;
+  }
+  for (int t = 0; t < L->nftargets && st == FLOE_OK; t++) {
+    needed[L->ftargets[t].ln] = true;
+  }
+  for (int i = 0; i < L->nln && st == FLOE_OK; i++) {
+    if (floe__node_is_produced(L->ln[i].n) && needed[i]) {
+      st = floe__produce(L, i);
+      continue;
+    }
     if (L->ln[i].n->kind != FLOE__NODE_REDUCE || built[i]) {
       continue;
     }
@@ -1646,6 +1643,7 @@ floe_status floe__lower_build(floe__lower *L) {
     }
   }
   free(built);
+  free(needed);
   for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
     if (L->targets[t].chunks != NULL) {
       st = build_chunk_store(L, L->targets[t].ln, L->targets[t].chunks);
@@ -1756,8 +1754,9 @@ floe_status floe__lower_run(floe__lower *L) {
   FLOE_FORWARD_IF_ERROR(check_fits(L));
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
-    for (int64_t b = 0; ch != NULL && ch->file && b < L->ln[i].nblocks; b++) {
+    for (int64_t b = 0; ch != NULL && (ch->file || ch->produced) && b < L->ln[i].nblocks; b++) {
       ch->c[b].pending = ch->readers[b];
+      ch->c[b].spilled = false;
     }
   }
   floe__store_run_begin(L->store);
@@ -1774,7 +1773,7 @@ floe_status floe__lower_run(floe__lower *L) {
   /* blocks left by a failed or cancelled run */
   for (int i = 0; i < L->nln; i++) {
     chunked *ch = L->ln[i].ch;
-    for (int64_t b = 0; ch != NULL && ch->file && b < L->ln[i].nblocks; b++) {
+    for (int64_t b = 0; ch != NULL && (ch->file || ch->produced) && b < L->ln[i].nblocks; b++) {
       floe__store_drop(L->store, &ch->c[b]);
     }
   }

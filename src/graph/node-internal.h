@@ -32,7 +32,18 @@ typedef enum floe__node_kind {
   FLOE__NODE_CAST,
   /* materialised */
   FLOE__NODE_REDUCE,
+  /* materialised chunk by chunk by producer tasks (src/graph/produce.c) */
+  FLOE__NODE_GATHER, /* a selection of one input: slice, transpose, broadcast, pad, take, rechunk */
+  FLOE__NODE_CONCAT, /* two inputs joined along an axis */
+  FLOE__NODE_MATMUL, /* the product of two matrices */
 } floe__node_kind;
+
+/* The indices of a take: shared by the nodes made from one call. */
+typedef struct floe__take {
+  atomic_int refs;
+  int64_t n;
+  int64_t idx[]; /* in range, non-negative */
+} floe__take;
 
 typedef enum floe__random_kind { FLOE__RANDOM_UNIFORM, FLOE__RANDOM_NORMAL } floe__random_kind;
 
@@ -88,6 +99,22 @@ struct floe__node {
       bool keepdims;
       int ddof;
     } reduce;
+    /* out[i] = in[idx]: along output axis d, input axis src[d] (or none, -1)
+       at index start[d] + step[d] * i_d, or take->idx[i_d] on take_axis;
+       input axes walked by none stay at fixed[k].  With pad, indices out
+       of range read `value` (constant) or the nearest edge. */
+    struct {
+      int8_t src[FLOE_MAX_DIMS];
+      int64_t start[FLOE_MAX_DIMS], step[FLOE_MAX_DIMS];
+      int64_t fixed[FLOE_MAX_DIMS];
+      int pad; /* 0, or 1 + floe_pad_mode */
+      double value;
+      floe__take *take;
+      int take_axis;
+    } gather;
+    struct {
+      int axis;
+    } concat;
   } p;
   floe_status status; /* FLOE__NODE_ERROR */
   char *msg;

@@ -61,6 +61,17 @@ static uint64_t node_hash(const floe__node *n) {
     h = mix(mix(h, (uint64_t)n->p.reduce.op), n->p.reduce.axes);
     h = mix(mix(h, (uint64_t)n->p.reduce.keepdims), (uint64_t)n->p.reduce.ddof);
     break;
+  case FLOE__NODE_GATHER:
+    for (int d = 0; d < FLOE_MAX_DIMS; d++) {
+      h = mix(mix(h, (uint64_t)n->p.gather.src[d]), (uint64_t)n->p.gather.start[d]);
+      h = mix(mix(h, (uint64_t)n->p.gather.step[d]), (uint64_t)n->p.gather.fixed[d]);
+    }
+    h = mix(mix(h, (uint64_t)n->p.gather.pad), bits_of(n->p.gather.value));
+    h = mix(mix(h, (uint64_t)(uintptr_t)n->p.gather.take), (uint64_t)n->p.gather.take_axis);
+    break;
+  case FLOE__NODE_CONCAT:
+    h = mix(h, (uint64_t)n->p.concat.axis);
+    break;
   default:
     break;
   }
@@ -111,6 +122,16 @@ bool floe__node_same(const floe__node *a, const floe__node *b) {
   case FLOE__NODE_REDUCE:
     return a->p.reduce.op == b->p.reduce.op && a->p.reduce.axes == b->p.reduce.axes &&
            a->p.reduce.keepdims == b->p.reduce.keepdims && a->p.reduce.ddof == b->p.reduce.ddof;
+  case FLOE__NODE_GATHER:
+    return memcmp(a->p.gather.src, b->p.gather.src, sizeof a->p.gather.src) == 0 &&
+           memcmp(a->p.gather.start, b->p.gather.start, sizeof a->p.gather.start) == 0 &&
+           memcmp(a->p.gather.step, b->p.gather.step, sizeof a->p.gather.step) == 0 &&
+           memcmp(a->p.gather.fixed, b->p.gather.fixed, sizeof a->p.gather.fixed) == 0 &&
+           a->p.gather.pad == b->p.gather.pad &&
+           bits_of(a->p.gather.value) == bits_of(b->p.gather.value) &&
+           a->p.gather.take == b->p.gather.take && a->p.gather.take_axis == b->p.gather.take_axis;
+  case FLOE__NODE_CONCAT:
+    return a->p.concat.axis == b->p.concat.axis;
   default:
     return true;
   }
@@ -177,6 +198,9 @@ static void node_free(floe__node *n) {
     floe__stored_free(n->ctx, n->p.stored.blocks, n->p.stored.nblocks, n->p.stored.area);
   } else if (n->kind == FLOE__NODE_FILE) {
     floe__h5src_unref(n->p.file.src);
+  } else if (n->kind == FLOE__NODE_GATHER && n->p.gather.take != NULL &&
+             atomic_fetch_sub_explicit(&n->p.gather.take->refs, 1, memory_order_acq_rel) == 1) {
+    free(n->p.gather.take);
   }
   free(n->msg);
   free(n);

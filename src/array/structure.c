@@ -1,0 +1,717 @@
+/* Selections, shapes, joins and products: each builds one graph node (a
+ * GATHER, CONCAT or MATMUL, produced chunk by chunk by src/graph/produce.c)
+ * after NumPy's checks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "array-internal.h"
+#include "create-internal.h"
+
+/* An identity selection of x: same shape and chunks. */
+static floe__node gather_of(floe__node *x) {
+  floe__node p = {.kind = FLOE__NODE_GATHER, .dtype = x->dtype, .weak = x->weak, .nin = 1};
+  p.in[0] = x;
+  p.ndim = x->ndim;
+  for (int d = 0; d < FLOE_MAX_DIMS; d++) {
+    p.p.gather.src[d] = (int8_t)(d < x->ndim ? d : -1);
+    p.p.gather.step[d] = d < x->ndim ? 1 : 0;
+    p.shape[d] = d < x->ndim ? x->shape[d] : 0;
+    p.chunk[d] = d < x->ndim ? x->chunk[d] : 0;
+  }
+  return p;
+}
+
+/* The same node again when the selection changes nothing. */
+static bool is_identity(const floe__node *p, const floe__node *x) {
+  if (p->ndim != x->ndim || p->p.gather.pad != 0 || p->p.gather.take != NULL) {
+    return false;
+  }
+  for (int d = 0; d < x->ndim; d++) {
+    if (p->p.gather.src[d] != d || p->p.gather.start[d] != 0 || p->p.gather.step[d] != 1 ||
+        p->shape[d] != x->shape[d] || p->chunk[d] != x->chunk[d]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static floe_array *make_gather(floe_ctx *ctx, floe__node *proto, floe__node *x) {
+  if (is_identity(proto, x)) {
+    floe__node_ref(x);
+    return floe__handle_new(ctx, x);
+  }
+  for (int d = 0; d < proto->ndim; d++) {
+    if (proto->chunk[d] < 1) {
+      proto->chunk[d] = 1;
+    }
+  }
+  return floe__make(ctx, proto);
+}
+
+/* ---------------------------------------------------------------- slices */
+
+/* NumPy's (Python's) slice.indices: start and count of a slice of len. */
+static int64_t slice_count(int64_t len, int64_t *start, int64_t stop, int64_t step) {
+  int64_t lo = step < 0 ? -1 : 0, hi = step < 0 ? len - 1 : len;
+  if (*start == FLOE_NONE) {
+    *start = step < 0 ? len - 1 : 0;
+  } else {
+    *start = *start < 0 ? *start + len : *start;
+    *start = *start < lo ? lo : (*start > hi ? hi : *start);
+  }
+  if (stop == FLOE_NONE) {
+    stop = step < 0 ? -1 : len;
+  } else {
+    stop = stop < 0 ? stop + len : stop;
+    stop = stop < lo ? lo : (stop > hi ? hi : stop);
+  }
+  if (step < 0) {
+    return stop < *start ? (*start - stop - 1) / (-step) + 1 : 0;
+  }
+  return *start < stop ? (stop - *start - 1) / step + 1 : 0;
+}
+
+floe_array *floe_slice(floe_array *a, int n, const floe_index *idx) {
+  const char *op = "floe_slice";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (n < 0 || (n > 0 && idx == NULL)) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: %d indices at %p", op, n,
+                              (const void *)idx);
+  }
+  int consume = 0, ellipses = 0, out_nd = 0;
+  for (int i = 0; i < n; i++) {
+    int k = idx[i].kind;
+    if (k != FLOE_INDEX_SLICE && k != FLOE_INDEX_INT && k != FLOE_INDEX_NEWAXIS &&
+        k != FLOE_INDEX_ELLIPSIS) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: index %d has unknown kind %d", op, i,
+                                k);
+    }
+    consume += k == FLOE_INDEX_SLICE || k == FLOE_INDEX_INT;
+    ellipses += k == FLOE_INDEX_ELLIPSIS;
+    out_nd += k == FLOE_INDEX_SLICE || k == FLOE_INDEX_NEWAXIS;
+  }
+  if (ellipses > 1) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: an index can only have a single ellipsis",
+                              op);
+  }
+  if (consume > x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: too many indices: the array is %d-dimensional, but %d were "
+                              "indexed",
+                              op, x->ndim, consume);
+  }
+  if (out_nd + (x->ndim - consume) > FLOE_MAX_DIMS) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: the result would have more than %d axes",
+                              op, FLOE_MAX_DIMS);
+  }
+  floe__node p = gather_of(x);
+  int k = 0, d = 0;
+  for (int i = 0; i <= n; i++) {
+    /* the ellipsis, or the end: whole axes */
+    bool fill = i == n || idx[i].kind == FLOE_INDEX_ELLIPSIS;
+    if (fill) {
+      int whole = i == n ? x->ndim - k : x->ndim - consume;
+      for (int w = 0; w < whole; w++, k++, d++) {
+        p.p.gather.src[d] = (int8_t)k;
+        p.p.gather.start[d] = 0;
+        p.p.gather.step[d] = 1;
+        p.shape[d] = x->shape[k];
+        p.chunk[d] = x->chunk[k];
+      }
+      if (i == n) {
+        break;
+      }
+      consume = k; /* the rest consume from here */
+      for (int j = i + 1; j < n; j++) {
+        consume += idx[j].kind == FLOE_INDEX_SLICE || idx[j].kind == FLOE_INDEX_INT;
+      }
+      consume = consume > x->ndim ? x->ndim : consume;
+      continue;
+    }
+    const floe_index *ix = &idx[i];
+    if (ix->kind == FLOE_INDEX_NEWAXIS) {
+      p.p.gather.src[d] = -1;
+      p.p.gather.start[d] = 0;
+      p.p.gather.step[d] = 0;
+      p.shape[d] = 1;
+      p.chunk[d++] = 1;
+      continue;
+    }
+    int64_t len = x->shape[k];
+    if (ix->kind == FLOE_INDEX_INT) {
+      int64_t v = ix->start < 0 ? ix->start + len : ix->start;
+      if (v < 0 || v >= len) {
+        return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                  "%s: index %lld is out of bounds for axis %d with size %lld", op,
+                                  (long long)ix->start, k, (long long)len);
+      }
+      p.p.gather.fixed[k++] = v;
+      continue;
+    }
+    if (ix->step == 0 || ix->step == FLOE_NONE) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: slice step cannot be zero", op);
+    }
+    int64_t start = ix->start;
+    int64_t count = slice_count(len, &start, ix->stop, ix->step);
+    int64_t astep = ix->step < 0 ? -ix->step : ix->step;
+    int64_t c = x->chunk[k] / astep;
+    p.p.gather.src[d] = (int8_t)k;
+    p.p.gather.start[d] = count > 0 ? start : 0;
+    p.p.gather.step[d] = ix->step;
+    p.shape[d] = count;
+    p.chunk[d] = c < 1 ? 1 : (count > 0 && c > count ? count : c);
+    k++;
+    d++;
+  }
+  for (int e = d; e < FLOE_MAX_DIMS; e++) {
+    p.p.gather.src[e] = -1;
+    p.p.gather.step[e] = 0;
+    p.p.gather.start[e] = 0;
+    p.shape[e] = 0;
+    p.chunk[e] = 0;
+  }
+  p.ndim = d;
+  return make_gather(ctx, &p, x);
+}
+
+/* -------------------------------------------------------- axes and shapes */
+
+floe_array *floe_transpose(floe_array *a, floe_axes axes) {
+  const char *op = "floe_transpose";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  int perm[FLOE_MAX_DIMS];
+  if (axes.n == -1) {
+    for (int d = 0; d < x->ndim; d++) {
+      perm[d] = x->ndim - 1 - d;
+    }
+  } else {
+    if (axes.n != x->ndim) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                "%s: %d axes given for an array of %d dimensions", op, axes.n,
+                                x->ndim);
+    }
+    uint32_t seen = 0;
+    for (int d = 0; d < x->ndim; d++) {
+      int ax = axes.axis[d];
+      if (ax < -x->ndim || ax >= x->ndim) {
+        return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                  "%s: axis %d is out of bounds for an array of %d dimensions", op,
+                                  ax, x->ndim);
+      }
+      ax = ax < 0 ? ax + x->ndim : ax;
+      if (seen & (1u << ax)) {
+        return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: axis %d is repeated", op, ax);
+      }
+      seen |= 1u << ax;
+      perm[d] = ax;
+    }
+  }
+  floe__node p = gather_of(x);
+  for (int d = 0; d < x->ndim; d++) {
+    p.p.gather.src[d] = (int8_t)perm[d];
+    p.shape[d] = x->shape[perm[d]];
+    p.chunk[d] = x->chunk[perm[d]];
+  }
+  return make_gather(ctx, &p, x);
+}
+
+floe_array *floe_rechunk(floe_array *a, floe_shape chunks) {
+  const char *op = "floe_rechunk";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  floe__node p = gather_of(x);
+  floe_status st = floe__resolve_chunks(ctx, op, x->dtype, x->ndim, x->shape, chunks, p.chunk);
+  if (st != FLOE_OK) {
+    return floe__handle_error(ctx, st, "%s", floe__error_slot()->msg);
+  }
+  return make_gather(ctx, &p, x);
+}
+
+floe_array *floe_broadcast_to(floe_array *a, floe_shape shape) {
+  const char *op = "floe_broadcast_to";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (shape.ndim < x->ndim || shape.ndim > FLOE_MAX_DIMS) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: cannot broadcast an array of %d dimensions to %d", op, x->ndim,
+                              shape.ndim);
+  }
+  floe__node p = gather_of(x);
+  p.ndim = shape.ndim;
+  const int lead = shape.ndim - x->ndim;
+  for (int d = 0; d < shape.ndim; d++) {
+    int k = d - lead;
+    if (shape.dim[d] < 0 || (k >= 0 && x->shape[k] != shape.dim[d] && x->shape[k] != 1)) {
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                "%s: axis %d of length %lld cannot broadcast to %lld", op, k,
+                                (long long)(k >= 0 ? x->shape[k] : 0), (long long)shape.dim[d]);
+    }
+    p.p.gather.src[d] = (int8_t)(k >= 0 ? k : -1);
+    p.p.gather.start[d] = 0;
+    p.p.gather.step[d] = k >= 0 && x->shape[k] == shape.dim[d] ? 1 : 0;
+    p.shape[d] = shape.dim[d];
+  }
+  for (int d = shape.ndim; d < FLOE_MAX_DIMS; d++) {
+    p.p.gather.src[d] = -1;
+    p.p.gather.step[d] = 0;
+  }
+  floe_status st = floe__resolve_chunks(ctx, op, x->dtype, p.ndim, p.shape, FLOE_AUTO, p.chunk);
+  if (st != FLOE_OK) {
+    return floe__handle_error(ctx, st, "%s", floe__error_slot()->msg);
+  }
+  return make_gather(ctx, &p, x);
+}
+
+floe_array *floe_expand_dims(floe_array *a, int axis) {
+  const char *op = "floe_expand_dims";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (x->ndim >= FLOE_MAX_DIMS || axis < -(x->ndim + 1) || axis > x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: axis %d is out of bounds for a result of %d dimensions", op,
+                              axis, x->ndim + 1);
+  }
+  axis = axis < 0 ? axis + x->ndim + 1 : axis;
+  floe__node p = gather_of(x);
+  p.ndim = x->ndim + 1;
+  for (int d = 0; d < p.ndim; d++) {
+    int k = d < axis ? d : d - 1;
+    bool added = d == axis;
+    p.p.gather.src[d] = (int8_t)(added ? -1 : k);
+    p.p.gather.start[d] = 0;
+    p.p.gather.step[d] = added ? 0 : 1;
+    p.shape[d] = added ? 1 : x->shape[k];
+    p.chunk[d] = added ? 1 : x->chunk[k];
+  }
+  return make_gather(ctx, &p, x);
+}
+
+floe_array *floe_squeeze(floe_array *a, floe_axes axes) {
+  const char *op = "floe_squeeze";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  uint32_t drop = 0;
+  if (axes.n == -1) {
+    for (int k = 0; k < x->ndim; k++) {
+      drop |= x->shape[k] == 1 ? 1u << k : 0;
+    }
+  } else {
+    for (int i = 0; i < axes.n; i++) {
+      int ax = axes.axis[i];
+      if (ax < -x->ndim || ax >= x->ndim) {
+        return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                  "%s: axis %d is out of bounds for an array of %d dimensions", op,
+                                  ax, x->ndim);
+      }
+      ax = ax < 0 ? ax + x->ndim : ax;
+      if (x->shape[ax] != 1) {
+        return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                  "%s: cannot select an axis to squeeze out which has size not "
+                                  "equal to one (axis %d has %lld)",
+                                  op, ax, (long long)x->shape[ax]);
+      }
+      drop |= 1u << ax;
+    }
+  }
+  floe__node p = gather_of(x);
+  int d = 0;
+  for (int k = 0; k < x->ndim; k++) {
+    if (drop & (1u << k)) {
+      continue;
+    }
+    p.p.gather.src[d] = (int8_t)k;
+    p.shape[d] = x->shape[k];
+    p.chunk[d++] = x->chunk[k];
+  }
+  for (int e = d; e < FLOE_MAX_DIMS; e++) {
+    p.p.gather.src[e] = -1;
+    p.p.gather.step[e] = 0;
+    p.shape[e] = 0;
+    p.chunk[e] = 0;
+  }
+  p.ndim = d;
+  return make_gather(ctx, &p, x);
+}
+
+floe_array *floe_pad(floe_array *a, floe_shape before, floe_shape after, floe_pad_mode mode,
+                     double value) {
+  const char *op = "floe_pad";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (before.ndim != x->ndim || after.ndim != x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: widths of %d and %d axes for an array of %d dimensions", op,
+                              before.ndim, after.ndim, x->ndim);
+  }
+  if (mode != FLOE_PAD_CONSTANT && mode != FLOE_PAD_EDGE) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: unknown mode %d", op, (int)mode);
+  }
+  floe__node p = gather_of(x);
+  p.p.gather.pad = 1 + (int)mode;
+  p.p.gather.value = value;
+  for (int d = 0; d < x->ndim; d++) {
+    if (before.dim[d] < 0 || after.dim[d] < 0) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: negative width on axis %d", op, d);
+    }
+    if (mode == FLOE_PAD_EDGE && x->shape[d] == 0 && before.dim[d] + after.dim[d] > 0) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                "%s: can't extend empty axis %d using the edge mode", op, d);
+    }
+    p.p.gather.start[d] = -before.dim[d];
+    p.shape[d] = x->shape[d] + before.dim[d] + after.dim[d];
+  }
+  return floe__make(ctx, &p);
+}
+
+floe_array *floe_take(floe_array *a, floe_array *indices, int axis) {
+  const char *op = "floe_take";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, indices};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node, *ix = indices->node;
+  if (axis < -x->ndim || axis >= x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: axis %d is out of bounds for an array of %d dimensions", op,
+                              axis, x->ndim);
+  }
+  axis = axis < 0 ? axis + x->ndim : axis;
+  if (ix->ndim != 1 || (ix->dtype != FLOE_INT32 && ix->dtype != FLOE_INT64 &&
+                        ix->dtype != FLOE_UINT8)) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: the indices must be a 1-D integer array (got %d-D %s)", op,
+                              ix->ndim, floe_dtype_name(ix->dtype));
+  }
+  int64_t n = ix->shape[0];
+  floe__take *take = malloc(sizeof *take + (size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  if (take == NULL) {
+    return floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory for %lld indices", op,
+                              (long long)n);
+  }
+  atomic_init(&take->refs, 1);
+  take->n = n;
+  floe_array *i64 = floe_astype(indices, FLOE_INT64);
+  floe_status st = n > 0 ? floe_compute(i64, take->idx, (size_t)n * sizeof(int64_t)) : FLOE_OK;
+  floe_release(i64);
+  if (st != FLOE_OK) {
+    free(take);
+    return floe__handle_error(ctx, st, "%s: computing the indices: %s", op,
+                              floe__error_slot()->msg);
+  }
+  const int64_t len = x->shape[axis];
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = take->idx[i] < 0 ? take->idx[i] + len : take->idx[i];
+    if (v < 0 || v >= len) {
+      long long bad = (long long)take->idx[i];
+      free(take);
+      return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                "%s: index %lld is out of bounds for axis %d with size %lld", op,
+                                bad, axis, (long long)len);
+    }
+    take->idx[i] = v;
+  }
+  floe__node p = gather_of(x);
+  p.p.gather.take = take;
+  p.p.gather.take_axis = axis;
+  p.p.gather.step[axis] = 0;
+  p.shape[axis] = n;
+  p.chunk[axis] = n > 0 && n < x->chunk[axis] ? n : x->chunk[axis];
+  floe_array *out = floe__make(ctx, &p);
+  if (out == NULL || out->node->kind != FLOE__NODE_GATHER) {
+    free(take);
+  }
+  return out;
+}
+
+/* ----------------------------------------------------------------- joins */
+
+/* The common dtype of the nodes (NumPy's promotion), or an error. */
+static floe_status common_dtype(const char *op, floe__node *const *in, int n, floe_dtype *out,
+                                floe__weak *weak) {
+  floe_dtype t = in[0]->dtype;
+  floe__weak w = in[0]->weak;
+  int64_t v = in[0]->kind == FLOE__NODE_FULL ? in[0]->p.full.ivalue : 0;
+  for (int i = 1; i < n; i++) {
+    int64_t vi = in[i]->kind == FLOE__NODE_FULL ? in[i]->p.full.ivalue : 0;
+    FLOE_RETURN_ERROR_IF(floe__promote(t, w, v, in[i]->dtype, in[i]->weak, vi, &t, &w) != FLOE_OK,
+                         FLOE_ERR_DTYPE, "%s: no common dtype for %s and %s", op,
+                         floe_dtype_name(t), floe_dtype_name(in[i]->dtype));
+    v = 0;
+  }
+  *out = t;
+  *weak = w;
+  return FLOE_OK;
+}
+
+/* x converted to dtype t (a new reference). */
+static floe__node *converted(floe_ctx *ctx, floe__node *x, floe_dtype t) {
+  if (x->dtype == t && x->weak == FLOE__STRONG) {
+    floe__node_ref(x);
+    return x;
+  }
+  floe__node_ref(x);
+  floe_array *h = floe__handle_new(ctx, x);
+  floe_array *c = h != NULL ? floe_astype(h, t) : NULL;
+  floe__node *n = NULL;
+  if (c != NULL) {
+    n = c->node;
+    floe__node_ref(n);
+    floe_release(c);
+  }
+  floe_release(h);
+  return n;
+}
+
+floe_array *floe_concat(floe_array *const *arrays, int n, int axis) {
+  const char *op = "floe_concat";
+  if (arrays == NULL || n < 1 || n > 64) {
+    floe__fail(FLOE_ERR_INVALID, "%s: %d arrays (1 to 64)", op, arrays == NULL ? 0 : n);
+    return NULL;
+  }
+  floe_ctx *ctx;
+  bool failed;
+  for (int i = 0; i < n; i++) {
+    floe_array *r = floe__check_args(op, &arrays[i], 1, &ctx, &failed);
+    if (failed) {
+      return r;
+    }
+  }
+  floe__node *in[64];
+  for (int i = 0; i < n; i++) {
+    in[i] = arrays[i]->node;
+    if (in[i]->ctx != arrays[0]->node->ctx) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                "%s: the arguments belong to different contexts", op);
+    }
+  }
+  const int nd = in[0]->ndim;
+  if (nd == 0) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: zero-dimensional arrays cannot be concatenated", op);
+  }
+  if (axis < -nd || axis >= nd) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: axis %d is out of bounds for arrays of %d dimensions", op, axis,
+                              nd);
+  }
+  axis = axis < 0 ? axis + nd : axis;
+  for (int i = 1; i < n; i++) {
+    bool ok = in[i]->ndim == nd;
+    for (int d = 0; ok && d < nd; d++) {
+      ok = d == axis || in[i]->shape[d] == in[0]->shape[d];
+    }
+    if (!ok) {
+      char s0[128], s1[128];
+      return floe__handle_error(
+          ctx, FLOE_ERR_SHAPE, "%s: shapes %s and %s differ off axis %d", op,
+          floe__shape_str(in[0]->ndim, in[0]->shape, s0, sizeof s0),
+          floe__shape_str(in[i]->ndim, in[i]->shape, s1, sizeof s1), axis);
+    }
+  }
+  if (n == 1) {
+    floe__node_ref(in[0]);
+    return floe__handle_new(ctx, in[0]);
+  }
+  floe_dtype t = FLOE_FLOAT64;
+  floe__weak w = FLOE__STRONG;
+  if (common_dtype(op, in, n, &t, &w) != FLOE_OK) {
+    return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s", floe__error_slot()->msg);
+  }
+  floe__node *cur = converted(ctx, in[0], t);
+  for (int i = 1; i < n && cur != NULL; i++) {
+    floe__node *next = converted(ctx, in[i], t);
+    if (next == NULL) {
+      floe__node_unref(cur);
+      cur = NULL;
+      break;
+    }
+    floe__node p = {.kind = FLOE__NODE_CONCAT, .dtype = t, .nin = 2, .ndim = nd};
+    p.in[0] = cur;
+    p.in[1] = next;
+    p.p.concat.axis = axis;
+    for (int d = 0; d < nd; d++) {
+      p.shape[d] = d == axis ? cur->shape[d] + next->shape[d] : cur->shape[d];
+      p.chunk[d] = in[0]->chunk[d];
+    }
+    floe__node *j = floe__node_new(ctx, &p);
+    floe__node_unref(cur);
+    floe__node_unref(next);
+    cur = j;
+  }
+  if (cur == NULL) {
+    return floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  return floe__handle_new(ctx, cur);
+}
+
+floe_array *floe_stack(floe_array *const *arrays, int n, int axis) {
+  const char *op = "floe_stack";
+  if (arrays == NULL || n < 1 || n > 64) {
+    floe__fail(FLOE_ERR_INVALID, "%s: %d arrays (1 to 64)", op, arrays == NULL ? 0 : n);
+    return NULL;
+  }
+  floe_array *ex[64];
+  for (int i = 0; i < n; i++) {
+    ex[i] = floe_expand_dims(arrays[i], axis);
+  }
+  floe_array *r = floe_concat(ex, n, axis);
+  for (int i = 0; i < n; i++) {
+    floe_release(ex[i]);
+  }
+  return r;
+}
+
+/* -------------------------------------------------------------- products */
+
+floe_array *floe_matmul(floe_array *a, floe_array *b) {
+  const char *op = "floe_matmul";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, b};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node, *y = b->node;
+  if (x->ndim == 0 || y->ndim == 0 || x->ndim > 2 || y->ndim > 2) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: operands of %d and %d dimensions (1 or 2 are supported)", op,
+                              x->ndim, y->ndim);
+  }
+  floe__node *in[2] = {x, y};
+  floe_dtype t = FLOE_FLOAT64;
+  floe__weak w = FLOE__STRONG;
+  if (common_dtype(op, in, 2, &t, &w) != FLOE_OK) {
+    return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s", floe__error_slot()->msg);
+  }
+  int64_t k0 = x->shape[x->ndim - 1], k1 = y->shape[y->ndim == 1 ? 0 : 0];
+  if (k0 != k1) {
+    char s0[128], s1[128];
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: inner lengths differ: %s @ %s (%lld against %lld)", op,
+                              floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                              floe__shape_str(y->ndim, y->shape, s1, sizeof s1), (long long)k0,
+                              (long long)k1);
+  }
+  floe_array *A = x->ndim == 1 ? floe_expand_dims(a, 0) : a;
+  floe_array *B = y->ndim == 1 ? floe_expand_dims(b, 1) : b;
+  floe__node *An = converted(ctx, A->node, t), *Bn = converted(ctx, B->node, t);
+  floe_array *out = NULL;
+  if (An != NULL && Bn != NULL) {
+    floe__node p = {.kind = FLOE__NODE_MATMUL, .dtype = t, .nin = 2, .ndim = 2};
+    p.in[0] = An;
+    p.in[1] = Bn;
+    p.shape[0] = An->shape[0];
+    p.shape[1] = Bn->shape[1];
+    p.chunk[0] = An->chunk[0];
+    p.chunk[1] = Bn->chunk[1];
+    out = floe__make(ctx, &p);
+  } else {
+    out = floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  }
+  if (An != NULL) {
+    floe__node_unref(An);
+  }
+  if (Bn != NULL) {
+    floe__node_unref(Bn);
+  }
+  if (A != a) {
+    floe_release(A);
+  }
+  if (B != b) {
+    floe_release(B);
+  }
+  if (out != NULL && (x->ndim == 1 || y->ndim == 1)) {
+    floe_array *sq = floe_squeeze(out, x->ndim == 1 && y->ndim == 1 ? FLOE_ALL
+                                       : x->ndim == 1                ? FLOE_AXES(0)
+                                                                     : FLOE_AXES(1));
+    floe_release(out);
+    out = sq;
+  }
+  return out;
+}
+
+floe_array *floe_dot(floe_array *a, floe_array *b) {
+  const char *op = "floe_dot";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, b};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  if (a->node->ndim == 0 || b->node->ndim == 0) {
+    return floe_multiply(a, b);
+  }
+  if (a->node->ndim == 1 && b->node->ndim == 1) {
+    if (a->node->shape[0] != b->node->shape[0]) {
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: vectors of %lld and %lld elements", op,
+                                (long long)a->node->shape[0], (long long)b->node->shape[0]);
+    }
+    floe_array *m = floe_multiply(a, b);
+    floe_array *s = floe_sum(m, FLOE_ALL);
+    floe_release(m);
+    return s;
+  }
+  return floe_matmul(a, b);
+}
+
+floe_array *floe_outer(floe_array *a, floe_array *b) {
+  const char *op = "floe_outer";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, b};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  if (a->node->ndim != 1 || b->node->ndim != 1) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: takes two 1-D arrays (got %d-D and %d-D)",
+                              op, a->node->ndim, b->node->ndim);
+  }
+  floe_array *col = floe_expand_dims(a, 1), *row = floe_expand_dims(b, 0);
+  floe_array *m = floe_multiply(col, row);
+  floe_release(col);
+  floe_release(row);
+  return m;
+}

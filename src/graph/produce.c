@@ -1,0 +1,886 @@
+/* Producer tasks: values made chunk by chunk into the store.
+ *
+ * A selection (GATHER), a join (CONCAT) or a product (MATMUL) is computed
+ * by one task per output chunk.  The task takes a buffer for its chunk from
+ * the budget, reads what it needs from its inputs one input chunk at a time
+ * (pinned in the store while it copies or multiplies, so a task holds its
+ * output chunk and one chunk of each operand), and installs the chunk in
+ * the store, where consumers find it like a chunk of a file: pinned while
+ * read, freed after its last use, spilled when the budget needs room.
+ *
+ * Inputs held in memory whole (caller buffers, reductions' results) are
+ * read in place, as one block; other inputs (elementwise expressions,
+ * generated values) are first materialised chunk by chunk by tasks running
+ * their fused program. */
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower-state.h"
+
+bool floe__node_is_produced(const floe__node *n) {
+  return n->kind == FLOE__NODE_GATHER || n->kind == FLOE__NODE_CONCAT ||
+         n->kind == FLOE__NODE_MATMUL;
+}
+
+/* ------------------------------------------------------------ the chunks */
+
+/* Store chunks for lnode li, owned by this lowering, spilled to an area of
+ * their own. */
+static floe_status make_produced(floe__lower *L, int li) {
+  lnode *x = &L->ln[li];
+  const floe__node *n = x->n;
+  chunked *ch = floe__lower_alloc(L, sizeof *ch);
+  FLOE_RETURN_ERROR_IF(ch == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  memset(ch, 0, sizeof *ch);
+  int64_t blocks = 1, elems = 1;
+  for (int d = n->ndim - 1; d >= 0; d--) {
+    ch->cstride[d] = elems;
+    elems *= n->chunk[d];
+    blocks *= (n->shape[d] + n->chunk[d] - 1) / n->chunk[d];
+  }
+  size_t nb = (size_t)(blocks > 0 ? blocks : 1);
+  ch->block_bytes = (size_t)elems * floe_dtype_size(n->dtype);
+  ch->L = L;
+  ch->ln = li;
+  ch->produced = true;
+  ch->readers = floe__lower_alloc(L, nb * sizeof *ch->readers);
+  ch->c = floe__lower_alloc(L, nb * sizeof *ch->c);
+  x->done = floe__lower_alloc(L, nb * sizeof *x->done);
+  FLOE_RETURN_ERROR_IF(ch->readers == NULL || ch->c == NULL || x->done == NULL, FLOE_ERR_NOMEM,
+                       "out of memory planning a compute");
+  memset(ch->readers, 0, nb * sizeof *ch->readers);
+  memset(ch->c, 0, nb * sizeof *ch->c);
+  memset(x->done, 0, nb * sizeof *x->done);
+  FLOE_FORWARD_IF_ERROR(
+      floe__spill_area_new(L->store, n->dtype, n->ndim, n->shape, n->chunk, &ch->area));
+  for (size_t b = 0; b < nb; b++) {
+    ch->c[b].bytes = ch->block_bytes;
+    ch->c[b].index = (int64_t)b;
+    ch->c[b].area = ch->area;
+  }
+  x->nblocks = blocks;
+  x->ch = ch;
+  return FLOE_OK;
+}
+
+/* ----------------------------------------------------------- the inputs */
+
+/* How a producer reads input lnode m: by store blocks (chunked) or in
+ * place (flat: one block covering the whole array, C strides). */
+typedef struct view {
+  const unsigned char *base;
+  int64_t stride[FLOE_MAX_DIMS]; /* elements */
+  floe__chunk *pinned;
+} view;
+
+static bool is_flat(const lnode *m) { return m->ch == NULL; }
+
+/* The block grid of input m: its chunks, or the whole array. */
+static int64_t block_len(const lnode *m, int k) {
+  return is_flat(m) ? (m->n->shape[k] > 0 ? m->n->shape[k] : 1) : m->n->chunk[k];
+}
+
+static int64_t blocks_along(const lnode *m, int k) {
+  int64_t c = block_len(m, k);
+  return (m->n->shape[k] + c - 1) / c;
+}
+
+static int64_t flat_of(const lnode *m, const int64_t *bc) {
+  int64_t f = 0;
+  for (int k = 0; k < m->n->ndim; k++) {
+    f = f * blocks_along(m, k) + bc[k];
+  }
+  return f;
+}
+
+static floe_status open_block(floe__lower *L, const lnode *m, const int64_t *bc, view *v) {
+  v->pinned = NULL;
+  if (is_flat(m)) {
+    int64_t s = 1;
+    for (int k = m->n->ndim - 1; k >= 0; k--) {
+      v->stride[k] = s;
+      s *= m->n->shape[k];
+    }
+    v->base = m->data;
+    return FLOE_OK;
+  }
+  floe__chunk *c = &m->ch->c[flat_of(m, bc)];
+  const void *data;
+  FLOE_FORWARD_IF_ERROR(floe__store_pin(L->store, c, &data, &L->io));
+  v->pinned = c;
+  v->base = data;
+  memcpy(v->stride, m->ch->cstride, sizeof v->stride);
+  return FLOE_OK;
+}
+
+/* Ends a task's use of a block it opened: unpinned, and one use counted. */
+static void close_block(floe__lower *L, const lnode *m, view *v) {
+  if (v->pinned != NULL) {
+    floe__store_unpin(L->store, v->pinned);
+    if (m->ch->file || m->ch->produced) {
+      floe__store_done(L->store, v->pinned);
+    }
+    v->pinned = NULL;
+  }
+}
+
+/* Task t reads block bc of input m: it waits for the block's maker and
+ * counts as one of the block's uses.  A flat input waits for all of its
+ * makers (a reduction's result). */
+static void depend_block(floe__lower *L, floe_task *t, lnode *m, const int64_t *bc) {
+  if (t == NULL) {
+    return;
+  }
+  if (is_flat(m)) {
+    for (int64_t b = 0; m->done != NULL && b < m->nblocks; b++) {
+      if (m->done[b] != NULL) {
+        floe_task_depends(t, m->done[b]);
+      }
+    }
+    return;
+  }
+  int64_t f = flat_of(m, bc);
+  m->ch->readers[f]++;
+  if (m->done != NULL && m->done[f] != NULL) {
+    floe_task_depends(t, m->done[f]);
+  }
+  (void)L;
+}
+
+/* ------------------------------------------------------ materialising */
+
+typedef struct mat_arg {
+  floe__lower *L;
+  const prog *p;
+  floe__vm_sink sink;
+  int ln;
+  int64_t flat;
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+  bool edge;
+} mat_arg;
+
+/* Runs the fused program of an input into one of its chunks. */
+static floe_status mat_task(void *arg) {
+  mat_arg *a = arg;
+  floe__lower *L = a->L;
+  chunked *ch = L->ln[a->ln].ch;
+  if (ch->readers[a->flat] == 0) {
+    floe__lower_release_region(L, a->p, a->lo, a->hi);
+    return FLOE_OK;
+  }
+  floe__chunk *c = &ch->c[a->flat];
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of an intermediate", &L->io);
+  void *scratch = buf != NULL ? malloc(a->p->scratch) : NULL;
+  floe_status st = FLOE_OK;
+  if (buf == NULL) {
+    st = floe__error_slot()->status;
+  } else if (scratch == NULL) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
+  } else {
+    if (a->edge) {
+      memset(buf, 0, c->bytes);
+    }
+    floe__vm_sink sink = a->sink;
+    sink.dst = buf;
+    st = floe__lower_run_region(L, a->p, a->lo, a->hi, &sink, 1, scratch);
+  }
+  free(scratch);
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+/* Input mi of a producer: chunked already, in memory whole, or made into
+ * chunks by its program. */
+static floe_status ensure_input(floe__lower *L, int mi) {
+  lnode *m = &L->ln[mi];
+  if (m->ch == NULL && floe__node_is_produced(m->n)) {
+    return floe__produce(L, mi);
+  }
+  if (m->ch != NULL || m->n->kind == FLOE__NODE_REDUCE || m->n->kind == FLOE__NODE_BUFFER) {
+    return FLOE_OK;
+  }
+  FLOE_FORWARD_IF_ERROR(make_produced(L, mi));
+  m = &L->ln[mi];
+  const floe__node *n = m->n;
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  prog *p;
+  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, mi, mi, &p));
+  floe__lower_note_task(L, floe__lower_prog_blocks(L, p) + m->ch->block_bytes,
+                        "computing a chunk of an intermediate");
+  grid g = grid_of(n);
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < g.total; i++) {
+    mat_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->p = p;
+    a->ln = mi;
+    a->flat = i;
+    a->sink.kind = FLOE__SINK_STORE;
+    memcpy(a->sink.dst_stride, m->ch->cstride, sizeof(int64_t) * (size_t)n->ndim);
+    chunk_region(n, coord, a->lo, a->hi);
+    for (int d = 0; d < n->ndim; d++) {
+      a->sink.dst_bias += a->lo[d] * m->ch->cstride[d];
+      a->edge = a->edge || a->hi[d] - a->lo[d] < n->chunk[d];
+    }
+    floe_task *t = floe__lower_task(L, mat_task, a, "materialise");
+    if (t != NULL) {
+      floe__lower_depend(L, t, p, a->lo, a->hi);
+    }
+    m->done[i] = t;
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
+/* ------------------------------------------------------------ copying */
+
+/* How one source fills an output block: per output axis, the input axis it
+ * walks (-1: none) and, per position of the block along it, the input
+ * index (-1: not from this source); input axes walked by none sit at
+ * fixed[k]. */
+typedef struct copy_map {
+  int src[FLOE_MAX_DIMS];
+  int64_t *idx[FLOE_MAX_DIMS];
+  int64_t fixed[FLOE_MAX_DIMS];
+} copy_map;
+
+/* The blocks of input m the map touches: [blo, bhi) per input axis; false
+ * when none. */
+static bool touched(const lnode *m, int nd, const int64_t *ext, const copy_map *cm, int64_t *blo,
+                    int64_t *bhi) {
+  const floe__node *in = m->n;
+  for (int k = 0; k < in->ndim; k++) {
+    int64_t c = block_len(m, k);
+    blo[k] = cm->fixed[k] / c;
+    bhi[k] = blo[k] + 1;
+  }
+  for (int d = 0; d < nd; d++) {
+    int k = cm->src[d];
+    if (k < 0) {
+      continue;
+    }
+    int64_t mn = INT64_MAX, mx = -1;
+    for (int64_t p = 0; p < ext[d]; p++) {
+      int64_t v = cm->idx[d][p];
+      if (v >= 0) {
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+      }
+    }
+    if (mx < 0) {
+      return false;
+    }
+    blo[k] = mn / block_len(m, k);
+    bhi[k] = mx / block_len(m, k) + 1;
+  }
+  return true;
+}
+
+/* Copies what block bc of input m holds of the map into `out` (a block of
+ * extents ext, C strides ostride). */
+static void copy_block(const lnode *m, const view *v, const int64_t *bc, int nd,
+                       const int64_t *ext, const int64_t *ostride, const copy_map *cm,
+                       unsigned char *out, int64_t **pos, int64_t **off, int64_t *npos) {
+  const floe__node *in = m->n;
+  const size_t esz = floe_dtype_size(in->dtype);
+  int64_t base = 0;
+  bool walked[FLOE_MAX_DIMS] = {false};
+  for (int d = 0; d < nd; d++) {
+    if (cm->src[d] >= 0) {
+      walked[cm->src[d]] = true;
+    }
+  }
+  for (int k = 0; k < in->ndim; k++) {
+    if (!walked[k]) {
+      base += (cm->fixed[k] - bc[k] * block_len(m, k)) * v->stride[k];
+    }
+  }
+  /* per output axis: the positions this block fills and their offsets */
+  for (int d = 0; d < nd; d++) {
+    int k = cm->src[d];
+    npos[d] = 0;
+    for (int64_t p = 0; p < ext[d]; p++) {
+      if (k < 0) {
+        pos[d][npos[d]] = p;
+        off[d][npos[d]++] = 0;
+        continue;
+      }
+      int64_t i = cm->idx[d][p];
+      int64_t c = block_len(m, k);
+      if (i >= 0 && i / c == bc[k]) {
+        pos[d][npos[d]] = p;
+        off[d][npos[d]++] = (i - bc[k] * c) * v->stride[k];
+      }
+    }
+    if (npos[d] == 0) {
+      return;
+    }
+  }
+  if (nd == 0) {
+    memcpy(out, v->base + (size_t)base * esz, esz);
+    return;
+  }
+  /* odometer over the leading axes; runs along the last */
+  int64_t it[FLOE_MAX_DIMS] = {0};
+  const int last = nd - 1;
+  for (;;) {
+    int64_t so = base, doff = 0;
+    for (int d = 0; d < last; d++) {
+      so += off[d][it[d]];
+      doff += pos[d][it[d]] * ostride[d];
+    }
+    const int64_t *lp = pos[last], *lo = off[last];
+    unsigned char *dst = out + (size_t)doff * esz;
+    const unsigned char *src = v->base + (size_t)so * esz;
+    for (int64_t j = 0; j < npos[last];) {
+      int64_t r = 1;
+      while (j + r < npos[last] && lp[j + r] == lp[j] + r && lo[j + r] == lo[j] + r) {
+        r++;
+      }
+      if (r > 1) {
+        memcpy(dst + (size_t)lp[j] * esz, src + (size_t)lo[j] * esz, (size_t)r * esz);
+      } else {
+        switch (esz) { /* strided (a transpose): element by element */
+        case 8:
+          memcpy(dst + (size_t)lp[j] * 8, src + (size_t)lo[j] * 8, 8);
+          break;
+        case 4:
+          memcpy(dst + (size_t)lp[j] * 4, src + (size_t)lo[j] * 4, 4);
+          break;
+        default:
+          dst[lp[j]] = src[lo[j]];
+          break;
+        }
+      }
+      j += r;
+    }
+    int d = last - 1;
+    for (; d >= 0; d--) {
+      if (++it[d] < npos[d]) {
+        break;
+      }
+      it[d] = 0;
+    }
+    if (d < 0) {
+      break;
+    }
+  }
+}
+
+/* Copies the map from every block of input m it touches, one at a time. */
+static floe_status copy_from(floe__lower *L, const lnode *m, int nd, const int64_t *ext,
+                             const int64_t *ostride, const copy_map *cm, unsigned char *out,
+                             int64_t **pos, int64_t **off, int64_t *npos) {
+  int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], bc[FLOE_MAX_DIMS];
+  if (!touched(m, nd, ext, cm, blo, bhi)) {
+    return FLOE_OK;
+  }
+  const int ind = m->n->ndim;
+  memcpy(bc, blo, sizeof bc);
+  for (;;) {
+    view v;
+    FLOE_FORWARD_IF_ERROR(open_block(L, m, bc, &v));
+    copy_block(m, &v, bc, nd, ext, ostride, cm, out, pos, off, npos);
+    close_block(L, m, &v);
+    int k = ind - 1;
+    for (; k >= 0; k--) {
+      if (++bc[k] < bhi[k]) {
+        break;
+      }
+      bc[k] = blo[k];
+    }
+    if (k < 0) {
+      return FLOE_OK;
+    }
+  }
+}
+
+/* The uses copy_from would have made, for a block nobody needs. */
+static void release_copy(floe__lower *L, const lnode *m, int nd, const int64_t *ext,
+                         const copy_map *cm) {
+  int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], bc[FLOE_MAX_DIMS];
+  if (is_flat(m) || !(m->ch->file || m->ch->produced) || !touched(m, nd, ext, cm, blo, bhi)) {
+    return;
+  }
+  memcpy(bc, blo, sizeof bc);
+  for (;;) {
+    floe__store_done(L->store, &m->ch->c[flat_of(m, bc)]);
+    int k = m->n->ndim - 1;
+    for (; k >= 0; k--) {
+      if (++bc[k] < bhi[k]) {
+        break;
+      }
+      bc[k] = blo[k];
+    }
+    if (k < 0) {
+      return;
+    }
+  }
+}
+
+/* Counts the uses and dependencies of copy_from, at build time. */
+static void depend_copy(floe__lower *L, floe_task *t, lnode *m, int nd, const int64_t *ext,
+                        const copy_map *cm) {
+  int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], bc[FLOE_MAX_DIMS];
+  if (!touched(m, nd, ext, cm, blo, bhi)) {
+    return;
+  }
+  memcpy(bc, blo, sizeof bc);
+  for (;;) {
+    depend_block(L, t, m, bc);
+    int k = m->n->ndim - 1;
+    for (; k >= 0; k--) {
+      if (++bc[k] < bhi[k]) {
+        break;
+      }
+      bc[k] = blo[k];
+    }
+    if (k < 0) {
+      return;
+    }
+  }
+}
+
+/* Fills the value `v` of dtype t into n elements. */
+static void fill_value(void *dst, floe_dtype t, double v, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    switch (t) {
+    case FLOE_BOOL:
+      ((uint8_t *)dst)[i] = v != 0;
+      break;
+    case FLOE_UINT8:
+      ((uint8_t *)dst)[i] = (uint8_t)v;
+      break;
+    case FLOE_INT32:
+      ((int32_t *)dst)[i] = (int32_t)v;
+      break;
+    case FLOE_INT64:
+      ((int64_t *)dst)[i] = (int64_t)v;
+      break;
+    case FLOE_FLOAT32:
+      ((float *)dst)[i] = (float)v;
+      break;
+    default:
+      ((double *)dst)[i] = v;
+      break;
+    }
+  }
+}
+
+/* ------------------------------------------------------- gather, concat */
+
+typedef struct sel_arg {
+  floe__lower *L;
+  int ln;
+  int64_t flat;
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+} sel_arg;
+
+/* The concat parts of x along its axis: nested concats on the same axis
+ * are flattened. */
+static int concat_parts(const floe__lower *L, int li, int axis, int *parts, int64_t *offset,
+                        int n, int64_t at, bool top) {
+  const lnode *x = &L->ln[li];
+  if (x->n->kind == FLOE__NODE_CONCAT && x->n->p.concat.axis == axis && (top || x->ch == NULL)) {
+    for (int i = 0; i < 2; i++) {
+      n = concat_parts(L, x->in[i], axis, parts, offset, n, at, false);
+      at += L->ln[x->in[i]].n->shape[axis];
+    }
+    return n;
+  }
+  parts[n] = li;
+  offset[n] = at;
+  return n + 1;
+}
+
+#define MAX_PARTS 64
+
+/* The maps of part `i` of a selection or join over block [lo, hi) of x:
+ * fills cm (idx arrays in `store`); returns the input lnode. */
+static int part_map(const floe__lower *L, int li, int part, const int *parts,
+                    const int64_t *offset, const int64_t *lo, const int64_t *hi, copy_map *cm,
+                    int64_t *store) {
+  const floe__node *n = L->ln[li].n;
+  const int nd = n->ndim;
+  /* the index arrays, one after another */
+  int64_t at = 0;
+  for (int d = 0; d < nd; d++) {
+    cm->idx[d] = store + at;
+    at += hi[d] - lo[d];
+  }
+  memset(cm->fixed, 0, sizeof cm->fixed);
+  if (n->kind == FLOE__NODE_GATHER) {
+    const lnode *m = &L->ln[L->ln[li].in[0]];
+    for (int k = 0; k < m->n->ndim; k++) {
+      cm->fixed[k] = n->p.gather.fixed[k];
+    }
+    for (int d = 0; d < nd; d++) {
+      int k = n->p.gather.src[d];
+      cm->src[d] = k;
+      if (k < 0) {
+        continue;
+      }
+      int64_t len = m->n->shape[k];
+      for (int64_t i = lo[d]; i < hi[d]; i++) {
+        int64_t v = n->p.gather.take != NULL && n->p.gather.take_axis == d
+                        ? n->p.gather.take->idx[i]
+                        : n->p.gather.start[d] + n->p.gather.step[d] * i;
+        if (v < 0 || v >= len) {
+          v = n->p.gather.pad == 1 + FLOE_PAD_EDGE ? (v < 0 ? 0 : len - 1) : -1;
+        }
+        cm->idx[d][i - lo[d]] = v;
+      }
+    }
+    return L->ln[li].in[0];
+  }
+  /* a concat part: identity, shifted along the axis */
+  const int axis = n->p.concat.axis;
+  const int mi = parts[part];
+  const int64_t len = L->ln[mi].n->shape[axis];
+  for (int d = 0; d < nd; d++) {
+    cm->src[d] = d;
+    for (int64_t i = lo[d]; i < hi[d]; i++) {
+      int64_t v = d == axis ? i - offset[part] : i;
+      cm->idx[d][i - lo[d]] = d == axis && (v < 0 || v >= len) ? -1 : v;
+    }
+  }
+  return mi;
+}
+
+static int sel_parts(const floe__lower *L, int li, int *parts, int64_t *offset) {
+  const floe__node *n = L->ln[li].n;
+  if (n->kind == FLOE__NODE_GATHER) {
+    return 1;
+  }
+  return concat_parts(L, li, n->p.concat.axis, parts, offset, 0, 0, true);
+}
+
+static floe_status sel_task(void *arg) {
+  sel_arg *a = arg;
+  floe__lower *L = a->L;
+  const lnode *x = &L->ln[a->ln];
+  const floe__node *n = x->n;
+  chunked *ch = x->ch;
+  const int nd = n->ndim;
+  int64_t ext[FLOE_MAX_DIMS], total = 0;
+  bool edge = false;
+  for (int d = 0; d < nd; d++) {
+    ext[d] = a->hi[d] - a->lo[d];
+    total += ext[d];
+    edge = edge || ext[d] < n->chunk[d];
+  }
+  int parts[MAX_PARTS];
+  int64_t offset[MAX_PARTS];
+  int np = sel_parts(L, a->ln, parts, offset);
+  if (ch->readers[a->flat] == 0) {
+    int64_t *idx = malloc((size_t)(total + 1) * sizeof *idx);
+    FLOE_RETURN_ERROR_IF(idx == NULL, FLOE_ERR_NOMEM, "out of memory for a selection's indices");
+    for (int i = 0; i < np; i++) {
+      copy_map cm;
+      int mi = part_map(L, a->ln, i, parts, offset, a->lo, a->hi, &cm, idx);
+      release_copy(L, &L->ln[mi], nd, ext, &cm);
+    }
+    free(idx);
+    return FLOE_OK;
+  }
+  floe__chunk *c = &ch->c[a->flat];
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a selection", &L->io);
+  /* index arrays, and per axis the positions and offsets of one block */
+  int64_t *work = buf != NULL ? malloc((size_t)(3 * total + 3) * sizeof *work) : NULL;
+  floe_status st = FLOE_OK;
+  if (buf == NULL) {
+    st = floe__error_slot()->status;
+  } else if (work == NULL) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a selection's indices");
+  } else {
+    bool constant = n->kind == FLOE__NODE_GATHER && n->p.gather.pad == 1 + FLOE_PAD_CONSTANT;
+    if (constant) {
+      fill_value(buf, n->dtype, n->p.gather.value, (int64_t)(c->bytes / floe_dtype_size(n->dtype)));
+    } else if (edge) {
+      memset(buf, 0, c->bytes);
+    }
+    int64_t *pos[FLOE_MAX_DIMS], *off[FLOE_MAX_DIMS], npos[FLOE_MAX_DIMS];
+    int64_t at = total;
+    for (int d = 0; d < nd; d++) {
+      pos[d] = work + at;
+      off[d] = work + at + total;
+      at += ext[d];
+    }
+    for (int i = 0; i < np && st == FLOE_OK; i++) {
+      copy_map cm;
+      int mi = part_map(L, a->ln, i, parts, offset, a->lo, a->hi, &cm, work);
+      st = copy_from(L, &L->ln[mi], nd, ext, ch->cstride, &cm, buf, pos, off, npos);
+    }
+  }
+  free(work);
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+static floe_status build_selection(floe__lower *L, int li) {
+  const floe__node *n = L->ln[li].n;
+  int parts[MAX_PARTS];
+  int64_t offset[MAX_PARTS];
+  int np = sel_parts(L, li, parts, offset);
+  for (int i = 0; i < np; i++) {
+    int mi = n->kind == FLOE__NODE_GATHER ? L->ln[li].in[0] : parts[i];
+    FLOE_FORWARD_IF_ERROR(ensure_input(L, mi));
+  }
+  FLOE_FORWARD_IF_ERROR(make_produced(L, li));
+  lnode *x = &L->ln[li];
+  uint64_t most_in = 0;
+  for (int i = 0; i < np; i++) {
+    const lnode *m = &L->ln[n->kind == FLOE__NODE_GATHER ? x->in[0] : parts[i]];
+    uint64_t b = m->ch != NULL ? m->ch->block_bytes : 0;
+    most_in = b > most_in ? b : most_in;
+  }
+  floe__lower_note_task(L, x->ch->block_bytes + most_in, "copying a chunk of a selection");
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  grid g = grid_of(n);
+  int64_t total = 0;
+  for (int d = 0; d < n->ndim; d++) {
+    total += n->chunk[d];
+  }
+  int64_t *work = malloc((size_t)(total + 1) * sizeof *work);
+  FLOE_RETURN_ERROR_IF(work == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  floe_status st = FLOE_OK;
+  for (int64_t b = 0; b < g.total && st == FLOE_OK; b++) {
+    sel_arg *a = floe__lower_alloc(L, sizeof *a);
+    if (a == NULL) {
+      st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+      break;
+    }
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->ln = li;
+    a->flat = b;
+    chunk_region(n, coord, a->lo, a->hi);
+    floe_task *t = floe__lower_task(L, sel_task, a, "select");
+    int64_t ext[FLOE_MAX_DIMS];
+    for (int d = 0; d < n->ndim; d++) {
+      ext[d] = a->hi[d] - a->lo[d];
+    }
+    for (int i = 0; i < np; i++) {
+      copy_map cm;
+      int mi = part_map(L, li, i, parts, offset, a->lo, a->hi, &cm, work);
+      depend_copy(L, t, &L->ln[mi], n->ndim, ext, &cm);
+    }
+    x->done[b] = t;
+    next_coord(n->ndim, g.n, coord);
+  }
+  free(work);
+  return st;
+}
+
+/* --------------------------------------------------------------- matmul */
+
+typedef struct mm_arg {
+  floe__lower *L;
+  int ln;
+  int64_t flat;
+  int64_t lo[2], hi[2];
+} mm_arg;
+
+/* c[m x n] (+)= a[m x k] b[k x n], row-major with leading dimensions. */
+static void gemm(floe_dtype t, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, void *c, int64_t ldc, bool accumulate) {
+  switch (t) {
+  case FLOE_FLOAT64:
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
+                1.0, a, (blasint)lda, b, (blasint)ldb, accumulate ? 1.0 : 0.0, c, (blasint)ldc);
+    return;
+  case FLOE_FLOAT32:
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
+                1.0f, a, (blasint)lda, b, (blasint)ldb, accumulate ? 1.0f : 0.0f, c,
+                (blasint)ldc);
+    return;
+  default:
+    break;
+  }
+#define INT_GEMM(T, ACC)                                                                           \
+  for (int64_t i = 0; i < m; i++) {                                                                \
+    T *ci = (T *)c + i * ldc;                                                                      \
+    if (!accumulate) {                                                                             \
+      memset(ci, 0, (size_t)n * sizeof(T));                                                        \
+    }                                                                                              \
+    for (int64_t p = 0; p < k; p++) {                                                              \
+      const T av = ((const T *)a)[i * lda + p];                                                    \
+      const T *bp = (const T *)b + p * ldb;                                                        \
+      for (int64_t j = 0; j < n; j++) {                                                            \
+        ci[j] = ACC;                                                                               \
+      }                                                                                            \
+    }                                                                                              \
+  }
+  switch (t) {
+  case FLOE_INT64:
+    INT_GEMM(int64_t, (int64_t)((uint64_t)ci[j] + (uint64_t)av * (uint64_t)bp[j]))
+    break;
+  case FLOE_INT32:
+    INT_GEMM(int32_t, (int32_t)((uint32_t)ci[j] + (uint32_t)av * (uint32_t)bp[j]))
+    break;
+  case FLOE_UINT8:
+    INT_GEMM(uint8_t, (uint8_t)(ci[j] + av * bp[j]))
+    break;
+  default: /* bool: or of ands */
+    INT_GEMM(uint8_t, (uint8_t)(ci[j] | (av & bp[j])))
+    break;
+  }
+#undef INT_GEMM
+}
+
+/* Output block [lo, hi) of a @ b: the inner axis walked in order, in
+ * segments where neither operand's blocks change. */
+static floe_status mm_task(void *arg) {
+  mm_arg *a = arg;
+  floe__lower *L = a->L;
+  const lnode *x = &L->ln[a->ln];
+  const lnode *A = &L->ln[x->in[0]], *B = &L->ln[x->in[1]];
+  const int64_t K = A->n->shape[1];
+  if (x->ch->readers[a->flat] == 0) {
+    for (int64_t k0 = 0; k0 < K;) { /* the uses it would have made */
+      int64_t ca = block_len(A, 1), cb = block_len(B, 0);
+      int64_t k1 = (k0 / ca + 1) * ca, kb = (k0 / cb + 1) * cb;
+      k1 = kb < k1 ? kb : k1;
+      int64_t abc[2] = {a->lo[0] / block_len(A, 0), k0 / ca};
+      int64_t bbc[2] = {k0 / cb, a->lo[1] / block_len(B, 1)};
+      if (!is_flat(A) && (A->ch->file || A->ch->produced)) {
+        floe__store_done(L->store, &A->ch->c[flat_of(A, abc)]);
+      }
+      if (!is_flat(B) && (B->ch->file || B->ch->produced)) {
+        floe__store_done(L->store, &B->ch->c[flat_of(B, bbc)]);
+      }
+      k0 = k1 < K ? k1 : K;
+    }
+    return FLOE_OK;
+  }
+  const size_t esz = floe_dtype_size(x->n->dtype);
+  floe__chunk *c = &x->ch->c[a->flat];
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a product", &L->io);
+  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
+  const int64_t m = a->hi[0] - a->lo[0], n = a->hi[1] - a->lo[1], ldc = x->n->chunk[1];
+  if (st == FLOE_OK && K == 0) {
+    memset(buf, 0, c->bytes);
+  }
+  bool acc = false;
+  for (int64_t k0 = 0; k0 < K && st == FLOE_OK;) {
+    int64_t ca = block_len(A, 1), cb = block_len(B, 0);
+    int64_t k1 = (k0 / ca + 1) * ca;
+    int64_t kb = (k0 / cb + 1) * cb;
+    k1 = kb < k1 ? kb : k1;
+    k1 = k1 < K ? k1 : K;
+    int64_t abc[2] = {a->lo[0] / block_len(A, 0), k0 / ca};
+    int64_t bbc[2] = {k0 / cb, a->lo[1] / block_len(B, 1)};
+    view va, vb;
+    st = open_block(L, A, abc, &va);
+    if (st == FLOE_OK) {
+      st = open_block(L, B, bbc, &vb);
+      if (st == FLOE_OK) {
+        int64_t ar = a->lo[0] - abc[0] * block_len(A, 0), ak = k0 - abc[1] * ca;
+        int64_t bk = k0 - bbc[0] * cb, bcol = a->lo[1] - bbc[1] * block_len(B, 1);
+        gemm(x->n->dtype, m, n, k1 - k0, va.base + (size_t)(ar * va.stride[0] + ak) * esz,
+             va.stride[0], vb.base + (size_t)(bk * vb.stride[0] + bcol) * esz, vb.stride[0], buf,
+             ldc, acc);
+        acc = true;
+        close_block(L, B, &vb);
+      }
+      close_block(L, A, &va);
+    }
+    k0 = k1;
+  }
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+/* OpenBLAS runs single-threaded: floe's workers are the parallelism. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_one_thread(void) { openblas_set_num_threads(1); }
+
+static floe_status build_matmul(floe__lower *L, int li) {
+  pthread_once(&blas_once, blas_one_thread);
+  FLOE_FORWARD_IF_ERROR(ensure_input(L, L->ln[li].in[0]));
+  FLOE_FORWARD_IF_ERROR(ensure_input(L, L->ln[li].in[1]));
+  FLOE_FORWARD_IF_ERROR(make_produced(L, li));
+  lnode *x = &L->ln[li];
+  lnode *A = &L->ln[x->in[0]], *B = &L->ln[x->in[1]];
+  const floe__node *n = x->n;
+  floe__lower_note_task(L,
+                        x->ch->block_bytes + (A->ch != NULL ? A->ch->block_bytes : 0) +
+                            (B->ch != NULL ? B->ch->block_bytes : 0),
+                        "multiplying a chunk of a product");
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  grid g = grid_of(n);
+  const int64_t K = A->n->shape[1];
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t b = 0; b < g.total; b++) {
+    mm_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->ln = li;
+    a->flat = b;
+    int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
+    chunk_region(n, coord, lo, hi);
+    memcpy(a->lo, lo, sizeof a->lo);
+    memcpy(a->hi, hi, sizeof a->hi);
+    floe_task *t = floe__lower_task(L, mm_task, a, "matmul");
+    for (int64_t k0 = 0; k0 < K;) {
+      int64_t ca = block_len(A, 1), cb = block_len(B, 0);
+      int64_t k1 = (k0 / ca + 1) * ca, kb = (k0 / cb + 1) * cb;
+      k1 = kb < k1 ? kb : k1;
+      int64_t abc[2] = {lo[0] / block_len(A, 0), k0 / ca};
+      int64_t bbc[2] = {k0 / cb, lo[1] / block_len(B, 1)};
+      depend_block(L, t, A, abc);
+      depend_block(L, t, B, bbc);
+      k0 = k1 < K ? k1 : K;
+    }
+    x->done[b] = t;
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+floe_status floe__produce(floe__lower *L, int li) {
+  if (L->ln[li].ch != NULL) {
+    return FLOE_OK;
+  }
+  switch (L->ln[li].n->kind) {
+  case FLOE__NODE_GATHER:
+  case FLOE__NODE_CONCAT:
+    return build_selection(L, li);
+  case FLOE__NODE_MATMUL:
+    return build_matmul(L, li);
+  default:
+    return ensure_input(L, li);
+  }
+}
