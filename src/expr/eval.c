@@ -150,6 +150,38 @@ static floe_array *step(run *r, const floe__instr *in) {
     out = floe_astype(a, in->u.dtype);
     floe_release(a);
     return out;
+  case FLOE__OP_SLICE:
+    a = pop(r);
+    out = floe_slice(a, in->u.slice.n, in->u.slice.idx);
+    floe_release(a);
+    return out;
+  case FLOE__OP_TRANSPOSE:
+    a = pop(r);
+    out = floe_transpose(a, FLOE_ALL);
+    floe_release(a);
+    return out;
+  case FLOE__OP_PRODUCT:
+    b = pop(r);
+    a = pop(r);
+    out = in->u.op == FLOE__PROD_MATMUL ? floe_matmul(a, b)
+          : in->u.op == FLOE__PROD_DOT  ? floe_dot(a, b)
+                                        : floe_outer(a, b);
+    floe_release(a);
+    floe_release(b);
+    return out;
+  case FLOE__OP_JOIN: {
+    floe_array *parts[64];
+    int n = in->u.join.n;
+    for (int i = n - 1; i >= 0; i--) {
+      parts[i] = pop(r);
+    }
+    out = in->u.join.stack ? floe_stack(parts, n, in->u.join.axis)
+                           : floe_concat(parts, n, in->u.join.axis);
+    for (int i = 0; i < n; i++) {
+      floe_release(parts[i]);
+    }
+    return out;
+  }
   case FLOE__OP_REDUCE:
     a = pop(r);
     if (check_axes(r, &in->u.reduce, a)) {

@@ -71,6 +71,12 @@ typedef enum floe__tok_kind {
   FLOE__TOK_PIPE,
   FLOE__TOK_CARET,
   FLOE__TOK_TILDE,
+  FLOE__TOK_LBRACKET,
+  FLOE__TOK_RBRACKET,
+  FLOE__TOK_COLON,
+  FLOE__TOK_DOT,
+  FLOE__TOK_AT, /* @ */
+  FLOE__TOK_ELLIPSIS,
 } floe__tok_kind;
 
 typedef struct floe__token {
@@ -100,7 +106,12 @@ typedef enum floe__fn_kind {
   FLOE__FN_CLIP,
   FLOE__FN_ASTYPE,
   FLOE__FN_REDUCE, /* op: floe_reduce_op */
+  FLOE__FN_TRANSPOSE,
+  FLOE__FN_PRODUCT, /* op: FLOE__PROD_* */
+  FLOE__FN_JOIN,    /* op: 0 concatenate, 1 stack; a tuple of arrays, then axis */
 } floe__fn_kind;
+
+enum { FLOE__PROD_MATMUL, FLOE__PROD_DOT, FLOE__PROD_OUTER };
 
 typedef struct floe__fn {
   const char *name;
@@ -131,7 +142,18 @@ typedef enum floe__opcode {
   FLOE__OP_CLIP,   /* pop 1 + .clip.has_lo + .clip.has_hi */
   FLOE__OP_ASTYPE, /* pop 1, .dtype */
   FLOE__OP_REDUCE, /* pop 1, .reduce */
+  FLOE__OP_SLICE,  /* pop 1, .slice: a[...] */
+  FLOE__OP_TRANSPOSE, /* pop 1: a.T */
+  FLOE__OP_PRODUCT,   /* pop 2, .op: FLOE__PROD_* (a @ b is matmul) */
+  FLOE__OP_JOIN,      /* pop .join.n, .join: concatenate or stack */
 } floe__opcode;
+
+/* A subscript as written: at most FLOE__EXPR_MAX_INDEX items. */
+#define FLOE__EXPR_MAX_INDEX 16
+typedef struct floe__expr_slice {
+  int n;
+  floe_index idx[FLOE__EXPR_MAX_INDEX];
+} floe__expr_slice;
 
 typedef struct floe__expr_reduce {
   int op;                         /* floe_reduce_op */
@@ -157,6 +179,10 @@ typedef struct floe__instr {
       bool has_lo, has_hi;
     } clip;
     floe__expr_reduce reduce;
+    floe__expr_slice slice;
+    struct {
+      int n, axis, stack;
+    } join;
   } u;
 } floe__instr;
 

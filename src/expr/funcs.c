@@ -29,6 +29,13 @@ static const floe__fn fns[] = {
     {"where", FLOE__FN_WHERE, 0, 3, 3},
     {"clip", FLOE__FN_CLIP, 0, 2, 3},
     {"astype", FLOE__FN_ASTYPE, 0, 2, 2},
+    {"transpose", FLOE__FN_TRANSPOSE, 0, 1, 1},
+    {"matmul", FLOE__FN_PRODUCT, FLOE__PROD_MATMUL, 2, 2},
+    {"dot", FLOE__FN_PRODUCT, FLOE__PROD_DOT, 2, 2},
+    {"outer", FLOE__FN_PRODUCT, FLOE__PROD_OUTER, 2, 2},
+    {"concatenate", FLOE__FN_JOIN, 0, 1, 2},
+    {"concat", FLOE__FN_JOIN, 0, 1, 2},
+    {"stack", FLOE__FN_JOIN, 1, 1, 2},
 };
 
 static bool same(const char *name, const char *s, size_t len) {

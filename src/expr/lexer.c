@@ -113,6 +113,7 @@ static const struct {
   const char *text;
   floe__tok_kind kind;
 } punct[] = {
+    {"...", FLOE__TOK_ELLIPSIS},
     {"**", FLOE__TOK_POW},   {"//", FLOE__TOK_DSLASH}, {"==", FLOE__TOK_EQ},
     {"!=", FLOE__TOK_NE},    {"<=", FLOE__TOK_LE},     {">=", FLOE__TOK_GE},
     {"(", FLOE__TOK_LPAREN}, {")", FLOE__TOK_RPAREN},  {",", FLOE__TOK_COMMA},
@@ -120,6 +121,8 @@ static const struct {
     {"*", FLOE__TOK_STAR},   {"/", FLOE__TOK_SLASH},   {"%", FLOE__TOK_PERCENT},
     {"<", FLOE__TOK_LT},     {">", FLOE__TOK_GT},      {"&", FLOE__TOK_AMP},
     {"|", FLOE__TOK_PIPE},   {"^", FLOE__TOK_CARET},   {"~", FLOE__TOK_TILDE},
+    {"[", FLOE__TOK_LBRACKET}, {"]", FLOE__TOK_RBRACKET}, {":", FLOE__TOK_COLON},
+    {".", FLOE__TOK_DOT},    {"@", FLOE__TOK_AT},
 };
 
 static bool lex_one(const char *s, size_t i, floe__token *t, floe__expr_error *err) {

@@ -87,7 +87,10 @@ static int stack_effect(const floe__instr *in) {
     return 1;
   case FLOE__OP_BINARY:
   case FLOE__OP_LOGIC:
+  case FLOE__OP_PRODUCT:
     return -1;
+  case FLOE__OP_JOIN:
+    return 1 - in->u.join.n;
   case FLOE__OP_WHERE:
     return -2;
   case FLOE__OP_CLIP:
@@ -254,6 +257,39 @@ typedef struct call {
   floe__instr in;
 } call;
 
+/* (a, b, ...): the arrays of concatenate and stack. */
+static bool parse_tuple(parser *p, call *c) {
+  size_t open = p->t->pos;
+  if (p->t->kind != FLOE__TOK_LPAREN) {
+    return floe__expr_fail(p->err, FLOE_ERR_INVALID, open,
+                           "%s() takes a tuple of arrays, as in %s((x, y), axis=0)", c->fn->name,
+                           c->fn->name);
+  }
+  advance(p);
+  while (p->t->kind != FLOE__TOK_RPAREN) {
+    if (c->in.u.join.n == 64) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos, "more than 64 arrays");
+    }
+    if (!parse_expr(p)) {
+      return false;
+    }
+    c->in.u.join.n++;
+    if (p->t->kind == FLOE__TOK_COMMA) {
+      advance(p);
+    } else if (p->t->kind == FLOE__TOK_END) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, open, "'(' was never closed");
+    } else if (p->t->kind != FLOE__TOK_RPAREN) {
+      return fail_found(p, "',' or ')'");
+    }
+  }
+  if (c->in.u.join.n == 0) {
+    return floe__expr_fail(p->err, FLOE_ERR_INVALID, open, "need at least one array to %s",
+                           c->fn->name);
+  }
+  advance(p);
+  return true;
+}
+
 static bool is_arg_end(const floe__token *t) {
   return t->kind == FLOE__TOK_COMMA || t->kind == FLOE__TOK_RPAREN;
 }
@@ -284,6 +320,13 @@ static bool parse_positional(parser *p, call *c) {
       return parse_axis(p, &c->in.u.reduce);
     }
     return parse_expr(p);
+  case FLOE__FN_JOIN:
+    if (i == 1) {
+      size_t pos;
+      c->axis_set = true;
+      return parse_small_int(p, "axis", &c->in.u.join.axis, &pos);
+    }
+    return parse_tuple(p, c);
   default:
     return parse_expr(p);
   }
@@ -304,6 +347,15 @@ static bool parse_keyword(parser *p, call *c) {
     seen = &c->ddof_set;
   } else if (fn->kind == FLOE__FN_ASTYPE && tok_is(p, key, "dtype")) {
     seen = &c->dtype_set;
+  } else if (fn->kind == FLOE__FN_JOIN && tok_is(p, key, "axis")) {
+    if (c->axis_set) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, key->pos, "%s() got 'axis' twice",
+                             fn->name);
+    }
+    c->axis_set = true;
+    c->keywords = true;
+    size_t pos;
+    return parse_small_int(p, "axis", &c->in.u.join.axis, &pos);
   } else {
     return floe__expr_fail(p->err, FLOE_ERR_INVALID, key->pos,
                            "unexpected keyword '%.*s%s' for %s()", shown(key->len),
@@ -410,6 +462,14 @@ static bool parse_call(parser *p) {
   case FLOE__FN_REDUCE:
     c.in.code = FLOE__OP_REDUCE;
     c.in.u.reduce.op = fn->op;
+    return emit(p, c.in);
+  case FLOE__FN_TRANSPOSE:
+    return emit_op(p, FLOE__OP_TRANSPOSE, 0, c.name_pos);
+  case FLOE__FN_PRODUCT:
+    return emit_op(p, FLOE__OP_PRODUCT, fn->op, c.name_pos);
+  case FLOE__FN_JOIN:
+    c.in.code = FLOE__OP_JOIN;
+    c.in.u.join.stack = fn->op;
     return emit(p, c.in);
   }
   return false;
@@ -519,8 +579,121 @@ static bool parse_atom(parser *p) {
   }
 }
 
+/* An integer of a subscript: [-]digits; *given false when absent. */
+static bool parse_index_int(parser *p, int64_t *value, bool *given) {
+  size_t pos = p->t->pos;
+  bool neg = false;
+  *given = false;
+  if (p->t->kind == FLOE__TOK_MINUS) {
+    neg = true;
+    advance(p);
+  }
+  if (p->t->kind != FLOE__TOK_INT) {
+    if (neg) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, pos, "an index must be an integer");
+    }
+    return true;
+  }
+  if (p->t->v.ival > (uint64_t)INT64_MAX) {
+    return floe__expr_fail(p->err, FLOE_ERR_INVALID, pos, "index out of range");
+  }
+  *value = neg ? -(int64_t)p->t->v.ival : (int64_t)p->t->v.ival;
+  *given = true;
+  advance(p);
+  return true;
+}
+
+/* [i, a:b:c, None, ...]: basic indexing with integer constants. */
+static bool parse_subscript(parser *p) {
+  floe__instr in = {.code = FLOE__OP_SLICE, .pos = p->t->pos};
+  size_t open = p->t->pos;
+  advance(p); /* '[' */
+  floe__expr_slice *s = &in.u.slice;
+  while (p->t->kind != FLOE__TOK_RBRACKET) {
+    if (s->n == FLOE__EXPR_MAX_INDEX) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos, "more than %d indices",
+                             FLOE__EXPR_MAX_INDEX);
+    }
+    floe_index *ix = &s->idx[s->n++];
+    if (p->t->kind == FLOE__TOK_ELLIPSIS) {
+      *ix = FLOE_ELLIPSIS;
+      advance(p);
+    } else if (tok_is(p, p->t, "None")) {
+      *ix = FLOE_NEWAXIS;
+      advance(p);
+    } else {
+      int64_t v = 0;
+      bool given;
+      if (!parse_index_int(p, &v, &given)) {
+        return false;
+      }
+      if (p->t->kind != FLOE__TOK_COLON) {
+        if (!given) {
+          if (p->t->kind == FLOE__TOK_END) {
+            return floe__expr_fail(p->err, FLOE_ERR_INVALID, open, "'[' was never closed");
+          }
+          return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos,
+                                 "an index must be an integer, a slice, None or ...");
+        }
+        *ix = FLOE_AT(v);
+      } else {
+        *ix = FLOE_SLICE(given ? v : FLOE_NONE, FLOE_NONE, 1);
+        advance(p); /* ':' */
+        if (!parse_index_int(p, &v, &given)) {
+          return false;
+        }
+        ix->stop = given ? v : FLOE_NONE;
+        if (p->t->kind == FLOE__TOK_COLON) {
+          advance(p);
+          size_t spos = p->t->pos;
+          if (!parse_index_int(p, &v, &given)) {
+            return false;
+          }
+          if (given && v == 0) {
+            return floe__expr_fail(p->err, FLOE_ERR_INVALID, spos, "slice step cannot be zero");
+          }
+          ix->step = given ? v : 1;
+        }
+      }
+    }
+    if (p->t->kind == FLOE__TOK_COMMA) {
+      advance(p);
+    } else if (p->t->kind == FLOE__TOK_END) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, open, "'[' was never closed");
+    } else if (p->t->kind != FLOE__TOK_RBRACKET) {
+      return fail_found(p, "',' or ']'");
+    }
+  }
+  advance(p); /* ']' */
+  return emit(p, in);
+}
+
+/* Subscripts and .T after an atom. */
+static bool parse_trailers(parser *p) {
+  for (;;) {
+    if (p->t->kind == FLOE__TOK_LBRACKET) {
+      if (!parse_subscript(p)) {
+        return false;
+      }
+    } else if (p->t->kind == FLOE__TOK_DOT) {
+      size_t pos = p->t->pos;
+      advance(p);
+      if (p->t->kind != FLOE__TOK_NAME || !tok_is(p, p->t, "T")) {
+        return floe__expr_fail(p->err, FLOE_ERR_INVALID, pos,
+                               "the only attribute is .T (the transpose)");
+      }
+      advance(p);
+      if (!emit_op(p, FLOE__OP_TRANSPOSE, 0, pos)) {
+        return false;
+      }
+    } else {
+      return true;
+    }
+  }
+}
+
 static bool parse_power(parser *p) {
-  if (!parse_atom(p)) {
+  if (!parse_atom(p) || !parse_trailers(p)) {
     return false;
   }
   if (p->t->kind != FLOE__TOK_POW) {
@@ -628,6 +801,9 @@ static bool binop_of(floe__tok_kind kind, binop *b) {
     return true;
   case FLOE__TOK_PERCENT:
     *b = (binop){6, FLOE__OP_BINARY, FLOE_MOD};
+    return true;
+  case FLOE__TOK_AT:
+    *b = (binop){6, FLOE__OP_PRODUCT, (floe_binary_op)FLOE__PROD_MATMUL};
     return true;
   default:
     return false;
