@@ -1,6 +1,7 @@
 /* Selections, shapes, joins and products: each builds one graph node (a
  * GATHER, CONCAT or MATMUL, produced chunk by chunk by src/graph/produce.c)
  * after NumPy's checks. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,34 @@ floe_array *floe_rechunk(floe_array *a, floe_shape chunks) {
   floe_status st = floe__resolve_chunks(ctx, op, x->dtype, x->ndim, x->shape, chunks, p.chunk);
   if (st != FLOE_OK) {
     return floe__handle_error(ctx, st, "%s", floe__error_slot()->msg);
+  }
+  /* An output chunk gathering from many input chunks while input chunks
+     also feed many output chunks (rows to columns) goes through an
+     intermediate chunking, the geometric mean of both per axis (as the
+     rechunker project plans it): each task of either stage then reads few
+     chunks, and each chunk is needed by few tasks, so both stages run in
+     bounded memory, whatever is spilled in between. */
+  double gather = 1, scatter = 1;
+  int64_t mid[FLOE_MAX_DIMS];
+  for (int d = 0; d < x->ndim; d++) {
+    int64_t src = x->chunk[d], dst = p.chunk[d];
+    gather *= (double)(dst + src - 1) / (double)src;
+    scatter *= (double)(src + dst - 1) / (double)dst;
+    double g = sqrt((double)src * (double)dst);
+    mid[d] = (int64_t)(g + 0.5);
+    mid[d] = mid[d] < 1 ? 1 : (mid[d] > x->shape[d] && x->shape[d] > 0 ? x->shape[d] : mid[d]);
+  }
+  if (gather > 16 && scatter > 16) {
+    floe__node q = gather_of(x);
+    memcpy(q.chunk, mid, sizeof(int64_t) * (size_t)x->ndim);
+    floe__node *m = floe__node_new(ctx, &q);
+    if (m == NULL) {
+      return floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory", op);
+    }
+    p.in[0] = m;
+    floe_array *out = floe__make(ctx, &p);
+    floe__node_unref(m);
+    return out;
   }
   return make_gather(ctx, &p, x);
 }

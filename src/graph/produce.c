@@ -288,44 +288,94 @@ static bool touched(const lnode *m, int nd, const int64_t *ext, const copy_map *
   return true;
 }
 
+/* The positions of an output block along each axis, grouped by the input
+ * block they read (a counting sort per axis): for block index j along
+ * axis d (from blo), positions pos[d][first[d][j] .. first[d][j + 1]) at
+ * element offsets within the block off[d][...] (unscaled). */
+typedef struct buckets {
+  int64_t *pos[FLOE_MAX_DIMS], *off[FLOE_MAX_DIMS], *first[FLOE_MAX_DIMS];
+} buckets;
+
+/* Bytes of work space buckets_fill needs for a block of extents ext over
+ * input m's block ranges. */
+static size_t buckets_words(int nd, const int64_t *ext, const int *src, const int64_t *blo,
+                            const int64_t *bhi) {
+  size_t w = 0;
+  for (int d = 0; d < nd; d++) {
+    int64_t nb = src[d] >= 0 ? bhi[src[d]] - blo[src[d]] : 1;
+    w += (size_t)(2 * ext[d] + nb + 2);
+  }
+  return w;
+}
+
+static void buckets_fill(const lnode *m, int nd, const int64_t *ext, const copy_map *cm,
+                         const int64_t *blo, const int64_t *bhi, int64_t *work, buckets *bk) {
+  for (int d = 0; d < nd; d++) {
+    int k = cm->src[d];
+    int64_t nb = k >= 0 ? bhi[k] - blo[k] : 1;
+    bk->pos[d] = work;
+    bk->off[d] = work + ext[d];
+    bk->first[d] = work + 2 * ext[d];
+    work += 2 * ext[d] + nb + 2;
+    int64_t *first = bk->first[d];
+    memset(first, 0, (size_t)(nb + 2) * sizeof *first);
+    if (k < 0) {
+      for (int64_t p = 0; p < ext[d]; p++) {
+        bk->pos[d][p] = p;
+        bk->off[d][p] = 0;
+      }
+      first[1] = ext[d];
+      continue;
+    }
+    const int64_t c = block_len(m, k);
+    for (int64_t p = 0; p < ext[d]; p++) { /* count */
+      int64_t i = cm->idx[d][p];
+      if (i >= 0) {
+        first[i / c - blo[k] + 2]++;
+      }
+    }
+    for (int64_t j = 0; j < nb; j++) {
+      first[j + 2] += first[j + 1];
+    }
+    for (int64_t p = 0; p < ext[d]; p++) { /* place, in position order */
+      int64_t i = cm->idx[d][p];
+      if (i >= 0) {
+        int64_t j = first[i / c - blo[k] + 1]++;
+        bk->pos[d][j] = p;
+        bk->off[d][j] = i % c;
+      }
+    }
+  }
+}
+
 /* Copies what block bc of input m holds of the map into `out` (a block of
- * extents ext, C strides ostride). */
-static void copy_block(const lnode *m, const view *v, const int64_t *bc, int nd,
-                       const int64_t *ext, const int64_t *ostride, const copy_map *cm,
-                       unsigned char *out, int64_t **pos, int64_t **off, int64_t *npos) {
+ * C strides ostride). */
+static void copy_block(const lnode *m, const view *v, const int64_t *bc, const int64_t *blo,
+                       int nd, const int64_t *ostride, const copy_map *cm, const buckets *bk,
+                       unsigned char *out) {
   const floe__node *in = m->n;
   const size_t esz = floe_dtype_size(in->dtype);
   int64_t base = 0;
   bool walked[FLOE_MAX_DIMS] = {false};
+  const int64_t *pos[FLOE_MAX_DIMS], *off[FLOE_MAX_DIMS];
+  int64_t npos[FLOE_MAX_DIMS], scale[FLOE_MAX_DIMS];
   for (int d = 0; d < nd; d++) {
-    if (cm->src[d] >= 0) {
-      walked[cm->src[d]] = true;
+    int k = cm->src[d];
+    int64_t j = k >= 0 ? bc[k] - blo[k] : 0;
+    pos[d] = bk->pos[d] + bk->first[d][j];
+    off[d] = bk->off[d] + bk->first[d][j];
+    npos[d] = bk->first[d][j + 1] - bk->first[d][j];
+    scale[d] = k >= 0 ? v->stride[k] : 0;
+    if (k >= 0) {
+      walked[k] = true;
+    }
+    if (npos[d] == 0) {
+      return;
     }
   }
   for (int k = 0; k < in->ndim; k++) {
     if (!walked[k]) {
       base += (cm->fixed[k] - bc[k] * block_len(m, k)) * v->stride[k];
-    }
-  }
-  /* per output axis: the positions this block fills and their offsets */
-  for (int d = 0; d < nd; d++) {
-    int k = cm->src[d];
-    npos[d] = 0;
-    for (int64_t p = 0; p < ext[d]; p++) {
-      if (k < 0) {
-        pos[d][npos[d]] = p;
-        off[d][npos[d]++] = 0;
-        continue;
-      }
-      int64_t i = cm->idx[d][p];
-      int64_t c = block_len(m, k);
-      if (i >= 0 && i / c == bc[k]) {
-        pos[d][npos[d]] = p;
-        off[d][npos[d]++] = (i - bc[k] * c) * v->stride[k];
-      }
-    }
-    if (npos[d] == 0) {
-      return;
     }
   }
   if (nd == 0) {
@@ -335,10 +385,11 @@ static void copy_block(const lnode *m, const view *v, const int64_t *bc, int nd,
   /* odometer over the leading axes; runs along the last */
   int64_t it[FLOE_MAX_DIMS] = {0};
   const int last = nd - 1;
+  const int64_t ls = scale[last];
   for (;;) {
     int64_t so = base, doff = 0;
     for (int d = 0; d < last; d++) {
-      so += off[d][it[d]];
+      so += off[d][it[d]] * scale[d];
       doff += pos[d][it[d]] * ostride[d];
     }
     const int64_t *lp = pos[last], *lo = off[last];
@@ -346,21 +397,24 @@ static void copy_block(const lnode *m, const view *v, const int64_t *bc, int nd,
     const unsigned char *src = v->base + (size_t)so * esz;
     for (int64_t j = 0; j < npos[last];) {
       int64_t r = 1;
-      while (j + r < npos[last] && lp[j + r] == lp[j] + r && lo[j + r] == lo[j] + r) {
-        r++;
+      if (ls == 1) {
+        while (j + r < npos[last] && lp[j + r] == lp[j] + r && lo[j + r] == lo[j] + r) {
+          r++;
+        }
       }
       if (r > 1) {
         memcpy(dst + (size_t)lp[j] * esz, src + (size_t)lo[j] * esz, (size_t)r * esz);
       } else {
+        const size_t at = (size_t)(lo[j] * ls);
         switch (esz) { /* strided (a transpose): element by element */
         case 8:
-          memcpy(dst + (size_t)lp[j] * 8, src + (size_t)lo[j] * 8, 8);
+          memcpy(dst + (size_t)lp[j] * 8, src + at * 8, 8);
           break;
         case 4:
-          memcpy(dst + (size_t)lp[j] * 4, src + (size_t)lo[j] * 4, 4);
+          memcpy(dst + (size_t)lp[j] * 4, src + at * 4, 4);
           break;
         default:
-          dst[lp[j]] = src[lo[j]];
+          dst[lp[j]] = src[at];
           break;
         }
       }
@@ -381,18 +435,24 @@ static void copy_block(const lnode *m, const view *v, const int64_t *bc, int nd,
 
 /* Copies the map from every block of input m it touches, one at a time. */
 static floe_status copy_from(floe__lower *L, const lnode *m, int nd, const int64_t *ext,
-                             const int64_t *ostride, const copy_map *cm, unsigned char *out,
-                             int64_t **pos, int64_t **off, int64_t *npos) {
+                             const int64_t *ostride, const copy_map *cm, unsigned char *out) {
   int64_t blo[FLOE_MAX_DIMS], bhi[FLOE_MAX_DIMS], bc[FLOE_MAX_DIMS];
   if (!touched(m, nd, ext, cm, blo, bhi)) {
     return FLOE_OK;
   }
+  int64_t *work = malloc(buckets_words(nd, ext, cm->src, blo, bhi) * sizeof *work + 8);
+  FLOE_RETURN_ERROR_IF(work == NULL, FLOE_ERR_NOMEM, "out of memory for a selection's indices");
+  buckets bk;
+  buckets_fill(m, nd, ext, cm, blo, bhi, work, &bk);
   const int ind = m->n->ndim;
   memcpy(bc, blo, sizeof bc);
+  floe_status st = FLOE_OK;
   for (;;) {
     view v;
-    FLOE_FORWARD_IF_ERROR(open_block(L, m, bc, &v));
-    copy_block(m, &v, bc, nd, ext, ostride, cm, out, pos, off, npos);
+    if ((st = open_block(L, m, bc, &v)) != FLOE_OK) {
+      break;
+    }
+    copy_block(m, &v, bc, blo, nd, ostride, cm, &bk, out);
     close_block(L, m, &v);
     int k = ind - 1;
     for (; k >= 0; k--) {
@@ -402,9 +462,11 @@ static floe_status copy_from(floe__lower *L, const lnode *m, int nd, const int64
       bc[k] = blo[k];
     }
     if (k < 0) {
-      return FLOE_OK;
+      break;
     }
   }
+  free(work);
+  return st;
 }
 
 /* The uses copy_from would have made, for a block nobody needs. */
@@ -599,7 +661,7 @@ static floe_status sel_task(void *arg) {
   floe__store_enter(L->store);
   unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a selection", &L->io);
   /* index arrays, and per axis the positions and offsets of one block */
-  int64_t *work = buf != NULL ? malloc((size_t)(3 * total + 3) * sizeof *work) : NULL;
+  int64_t *work = buf != NULL ? malloc((size_t)(total + 1) * sizeof *work) : NULL;
   floe_status st = FLOE_OK;
   if (buf == NULL) {
     st = floe__error_slot()->status;
@@ -612,17 +674,10 @@ static floe_status sel_task(void *arg) {
     } else if (edge) {
       memset(buf, 0, c->bytes);
     }
-    int64_t *pos[FLOE_MAX_DIMS], *off[FLOE_MAX_DIMS], npos[FLOE_MAX_DIMS];
-    int64_t at = total;
-    for (int d = 0; d < nd; d++) {
-      pos[d] = work + at;
-      off[d] = work + at + total;
-      at += ext[d];
-    }
     for (int i = 0; i < np && st == FLOE_OK; i++) {
       copy_map cm;
       int mi = part_map(L, a->ln, i, parts, offset, a->lo, a->hi, &cm, work);
-      st = copy_from(L, &L->ln[mi], nd, ext, ch->cstride, &cm, buf, pos, off, npos);
+      st = copy_from(L, &L->ln[mi], nd, ext, ch->cstride, &cm, buf);
     }
   }
   free(work);
