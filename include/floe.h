@@ -642,7 +642,7 @@ FLOE_REDUCE_MAP(FLOE__REDUCE_DECL)
  *  FLOE_NONE for an omitted bound, negative values count from the end, a
  *  negative step walks backwards), an integer (the axis is dropped), a new
  *  axis of length 1, or an ellipsis (as many whole axes as needed; one at
- *  most). */
+ *  most).  FLOE_NONE as the step means 1. */
 typedef struct floe_index {
   int kind; /* FLOE_INDEX_SLICE, _INT, _NEWAXIS, _ELLIPSIS */
   int64_t start, stop, step;
@@ -700,11 +700,25 @@ FLOE_API floe_array *floe_take(floe_array *a, floe_array *indices, int axis);
  *  Each output chunk sums the products of the operands' blocks along the
  *  inner axis in order.  FLOE_ERR_SHAPE when the inner lengths differ. */
 FLOE_API floe_array *floe_matmul(floe_array *a, floe_array *b);
-/** NumPy's dot for arrays of at most two dimensions (the sum of products
- *  for two vectors, matmul otherwise), and outer for two 1-D arrays
- *  (a[:, None] * b[None, :]). */
+/** NumPy's dot for arrays of at most two dimensions (matmul; a 0-d operand
+ *  multiplies), and outer for two 1-D arrays (a[:, None] * b[None, :]). */
 FLOE_API floe_array *floe_dot(floe_array *a, floe_array *b);
 FLOE_API floe_array *floe_outer(floe_array *a, floe_array *b);
+
+/** Running sums and products along `axis` (NumPy's cumsum and cumprod: the
+ *  same sequential additions, so the same bits; bool, uint8 and int32 give
+ *  int64).  sort: ascending along `axis`, NaNs last.  median and quantile
+ *  (0 <= q <= 1, NumPy's default linear interpolation; float64 results,
+ *  median keeps float32) reduce `axis`, exactly, over any chunking: the
+ *  input is rechunked so that the axis is whole in every chunk (the other
+ *  axes shrink to keep chunks near chunk_bytes), then each chunk's lanes go
+ *  through the kernel; a lane holding NaN gives NaN.  An empty axis is
+ *  FLOE_ERR_SHAPE for median and quantile. */
+FLOE_API floe_array *floe_cumsum(floe_array *a, int axis);
+FLOE_API floe_array *floe_cumprod(floe_array *a, int axis);
+FLOE_API floe_array *floe_sort(floe_array *a, int axis);
+FLOE_API floe_array *floe_median(floe_array *a, int axis);
+FLOE_API floe_array *floe_quantile(floe_array *a, double q, int axis);
 
 /* ---------------------------------------------------------------- running */
 

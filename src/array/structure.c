@@ -2,11 +2,13 @@
  * GATHER, CONCAT or MATMUL, produced chunk by chunk by src/graph/produce.c)
  * after NumPy's checks. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array-internal.h"
 #include "create-internal.h"
+#include "kernels/order-internal.h"
 
 /* An identity selection of x: same shape and chunks. */
 static floe__node gather_of(floe__node *x) {
@@ -155,16 +157,17 @@ floe_array *floe_slice(floe_array *a, int n, const floe_index *idx) {
       p.p.gather.fixed[k++] = v;
       continue;
     }
-    if (ix->step == 0 || ix->step == FLOE_NONE) {
+    const int64_t step = ix->step == FLOE_NONE ? 1 : ix->step;
+    if (step == 0) {
       return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: slice step cannot be zero", op);
     }
     int64_t start = ix->start;
-    int64_t count = slice_count(len, &start, ix->stop, ix->step);
-    int64_t astep = ix->step < 0 ? -ix->step : ix->step;
+    int64_t count = slice_count(len, &start, ix->stop, step);
+    int64_t astep = step < 0 ? -step : step;
     int64_t c = x->chunk[k] / astep;
     p.p.gather.src[d] = (int8_t)k;
     p.p.gather.start[d] = count > 0 ? start : 0;
-    p.p.gather.step[d] = ix->step;
+    p.p.gather.step[d] = step;
     p.shape[d] = count;
     p.chunk[d] = c < 1 ? 1 : (count > 0 && c > count ? count : c);
     k++;
@@ -531,19 +534,50 @@ static floe__node *converted(floe_ctx *ctx, floe__node *x, floe_dtype t) {
   return n;
 }
 
-floe_array *floe_concat(floe_array *const *arrays, int n, int axis) {
-  const char *op = "floe_concat";
+/* The checks of a list of arrays: NULL (no context) or an array to return
+ * when one fails, with *ctx the list's context. */
+static floe_array *check_list(const char *op, floe_array *const *arrays, int n, floe_ctx **ctx,
+                              bool *failed) {
+  *failed = true;
+  *ctx = NULL;
   if (arrays == NULL || n < 1 || n > 64) {
     floe__fail(FLOE_ERR_INVALID, "%s: %d arrays (1 to 64)", op, arrays == NULL ? 0 : n);
     return NULL;
   }
+  for (int i = 0; i < n && *ctx == NULL; i++) {
+    *ctx = arrays[i] != NULL ? arrays[i]->ctx : NULL;
+  }
+  if (*ctx == NULL) {
+    floe__fail(FLOE_ERR_INVALID, "%s: every array is NULL", op);
+    return NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "array %d", i);
+    if (floe__handle_check(arrays[i], op, what) != FLOE_OK) {
+      return floe__handle_error(*ctx, FLOE_ERR_INVALID, "%s", floe__error_slot()->msg);
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (arrays[i]->node->kind == FLOE__NODE_ERROR) {
+      floe__node_ref(arrays[i]->node);
+      return floe__handle_new(*ctx, arrays[i]->node);
+    }
+    if (arrays[i]->ctx != *ctx) {
+      return floe__handle_error(*ctx, FLOE_ERR_INVALID,
+                                "%s: the arrays belong to different contexts", op);
+    }
+  }
+  *failed = false;
+  return NULL;
+}
+
+static floe_array *concat(const char *op, floe_array *const *arrays, int n, int axis) {
   floe_ctx *ctx;
   bool failed;
-  for (int i = 0; i < n; i++) {
-    floe_array *r = floe__check_args(op, &arrays[i], 1, &ctx, &failed);
-    if (failed) {
-      return r;
-    }
+  floe_array *r = check_list(op, arrays, n, &ctx, &failed);
+  if (failed) {
+    return r;
   }
   floe__node *in[64];
   for (int i = 0; i < n; i++) {
@@ -613,17 +647,43 @@ floe_array *floe_concat(floe_array *const *arrays, int n, int axis) {
   return floe__handle_new(ctx, cur);
 }
 
+floe_array *floe_concat(floe_array *const *arrays, int n, int axis) {
+  return concat("floe_concat", arrays, n, axis);
+}
+
 floe_array *floe_stack(floe_array *const *arrays, int n, int axis) {
   const char *op = "floe_stack";
-  if (arrays == NULL || n < 1 || n > 64) {
-    floe__fail(FLOE_ERR_INVALID, "%s: %d arrays (1 to 64)", op, arrays == NULL ? 0 : n);
-    return NULL;
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = check_list(op, arrays, n, &ctx, &failed);
+  if (failed) {
+    return r;
   }
-  floe_array *ex[64];
+  const floe__node *x = arrays[0]->node;
+  for (int i = 1; i < n; i++) {
+    const floe__node *y = arrays[i]->node;
+    bool ok = y->ndim == x->ndim;
+    for (int d = 0; ok && d < x->ndim; d++) {
+      ok = y->shape[d] == x->shape[d];
+    }
+    if (!ok) {
+      char s0[128], s1[128];
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                "%s: shapes %s and %s differ (all must be the same)", op,
+                                floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                                floe__shape_str(y->ndim, y->shape, s1, sizeof s1));
+    }
+  }
+  if (axis < -(x->ndim + 1) || axis > x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: axis %d is out of bounds for a result of %d dimensions", op,
+                              axis, x->ndim + 1);
+  }
+  floe_array *ex[64] = {NULL};
   for (int i = 0; i < n; i++) {
     ex[i] = floe_expand_dims(arrays[i], axis);
   }
-  floe_array *r = floe_concat(ex, n, axis);
+  r = concat(op, ex, n, axis);
   for (int i = 0; i < n; i++) {
     floe_release(ex[i]);
   }
@@ -632,8 +692,7 @@ floe_array *floe_stack(floe_array *const *arrays, int n, int axis) {
 
 /* -------------------------------------------------------------- products */
 
-floe_array *floe_matmul(floe_array *a, floe_array *b) {
-  const char *op = "floe_matmul";
+static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
   floe_ctx *ctx;
   bool failed;
   floe_array *args[2] = {a, b};
@@ -700,6 +759,8 @@ floe_array *floe_matmul(floe_array *a, floe_array *b) {
   return out;
 }
 
+floe_array *floe_matmul(floe_array *a, floe_array *b) { return matmul("floe_matmul", a, b); }
+
 floe_array *floe_dot(floe_array *a, floe_array *b) {
   const char *op = "floe_dot";
   floe_ctx *ctx;
@@ -712,17 +773,7 @@ floe_array *floe_dot(floe_array *a, floe_array *b) {
   if (a->node->ndim == 0 || b->node->ndim == 0) {
     return floe_multiply(a, b);
   }
-  if (a->node->ndim == 1 && b->node->ndim == 1) {
-    if (a->node->shape[0] != b->node->shape[0]) {
-      return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: vectors of %lld and %lld elements", op,
-                                (long long)a->node->shape[0], (long long)b->node->shape[0]);
-    }
-    floe_array *m = floe_multiply(a, b);
-    floe_array *s = floe_sum(m, FLOE_ALL);
-    floe_release(m);
-    return s;
-  }
-  return floe_matmul(a, b);
+  return matmul(op, a, b);
 }
 
 floe_array *floe_outer(floe_array *a, floe_array *b) {
@@ -743,4 +794,124 @@ floe_array *floe_outer(floe_array *a, floe_array *b) {
   floe_release(col);
   floe_release(row);
   return m;
+}
+
+/* ---------------------------------------------------------- along an axis */
+
+/* op along `axis` of a: the input rechunked so the axis is whole in every
+ * chunk (the other axes shrunk to keep chunks near chunk_bytes), then one
+ * task per chunk. */
+static floe_array *along_axis(const char *op, floe_array *a, int axis, floe__axis_op kind,
+                              double q) {
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (x->ndim == 0) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: takes an array of 1 or more dimensions",
+                              op);
+  }
+  if (axis < -x->ndim || axis >= x->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: axis %d is out of bounds for an array of %d dimensions", op,
+                              axis, x->ndim);
+  }
+  axis = axis < 0 ? axis + x->ndim : axis;
+  if (kind == FLOE__AXIS_QUANTILE && !(q >= 0.0 && q <= 1.0)) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: quantiles must be in [0, 1], got %g",
+                              op, q);
+  }
+  bool reduces = kind == FLOE__AXIS_MEDIAN || kind == FLOE__AXIS_QUANTILE;
+  if (reduces && x->shape[axis] == 0) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: the axis %d is empty", op, axis);
+  }
+  int64_t ch[FLOE_MAX_DIMS];
+  bool same = true;
+  const uint64_t esz = floe_dtype_size(x->dtype);
+  for (int d = 0; d < x->ndim; d++) {
+    ch[d] = d == axis ? (x->shape[d] > 0 ? x->shape[d] : 1) : x->chunk[d];
+  }
+  for (;;) {
+    uint64_t bytes = esz;
+    int widest = -1;
+    for (int d = 0; d < x->ndim; d++) {
+      bytes *= (uint64_t)ch[d];
+      if (d != axis && ch[d] > 1 && (widest < 0 || ch[d] > ch[widest])) {
+        widest = d;
+      }
+    }
+    if (bytes <= ctx->cfg.chunk_bytes || widest < 0) {
+      break;
+    }
+    ch[widest] = (ch[widest] + 1) / 2;
+  }
+  floe_shape cs = {.ndim = x->ndim};
+  for (int d = 0; d < x->ndim; d++) {
+    cs.dim[d] = ch[d];
+    same = same && ch[d] == x->chunk[d];
+  }
+  floe_array *in = same ? a : floe_rechunk(a, cs);
+  if (in == NULL) {
+    return NULL;
+  }
+  floe__node *xi = in->node;
+  floe__node p = {.kind = FLOE__NODE_AXIS, .nin = 1};
+  p.in[0] = xi;
+  p.p.axis.op = kind;
+  p.p.axis.axis = axis;
+  p.p.axis.q = kind == FLOE__AXIS_QUANTILE ? q : 0.0;
+  switch (kind) {
+  case FLOE__AXIS_CUMSUM:
+  case FLOE__AXIS_CUMPROD:
+    p.dtype = floe__scan_dtype(xi->dtype);
+    break;
+  case FLOE__AXIS_SORT:
+    p.dtype = xi->dtype;
+    break;
+  case FLOE__AXIS_MEDIAN:
+    p.dtype = xi->dtype == FLOE_FLOAT32 ? FLOE_FLOAT32 : FLOE_FLOAT64;
+    break;
+  default:
+    p.dtype = FLOE_FLOAT64;
+    break;
+  }
+  for (int d = 0; d < xi->ndim; d++) {
+    if (reduces && d == axis) {
+      continue;
+    }
+    p.shape[p.ndim] = xi->shape[d];
+    p.chunk[p.ndim++] = xi->chunk[d];
+  }
+  floe_array *out = xi->kind == FLOE__NODE_ERROR ? NULL : floe__make(ctx, &p);
+  if (xi->kind == FLOE__NODE_ERROR) {
+    floe__node_ref(xi);
+    out = floe__handle_new(ctx, xi);
+  }
+  if (in != a) {
+    floe_release(in);
+  }
+  return out;
+}
+
+floe_array *floe_cumsum(floe_array *a, int axis) {
+  return along_axis("floe_cumsum", a, axis, FLOE__AXIS_CUMSUM, 0);
+}
+
+floe_array *floe_cumprod(floe_array *a, int axis) {
+  return along_axis("floe_cumprod", a, axis, FLOE__AXIS_CUMPROD, 0);
+}
+
+floe_array *floe_sort(floe_array *a, int axis) {
+  return along_axis("floe_sort", a, axis, FLOE__AXIS_SORT, 0);
+}
+
+floe_array *floe_median(floe_array *a, int axis) {
+  return along_axis("floe_median", a, axis, FLOE__AXIS_MEDIAN, 0.5);
+}
+
+floe_array *floe_quantile(floe_array *a, double q, int axis) {
+  return along_axis("floe_quantile", a, axis, FLOE__AXIS_QUANTILE, q);
 }

@@ -36,7 +36,16 @@ typedef enum floe__node_kind {
   FLOE__NODE_GATHER, /* a selection of one input: slice, transpose, broadcast, pad, take, rechunk */
   FLOE__NODE_CONCAT, /* two inputs joined along an axis */
   FLOE__NODE_MATMUL, /* the product of two matrices */
+  FLOE__NODE_AXIS,   /* along one axis, whole in every chunk: scans, sort, quantiles */
 } floe__node_kind;
+
+typedef enum floe__axis_op {
+  FLOE__AXIS_CUMSUM,
+  FLOE__AXIS_CUMPROD,
+  FLOE__AXIS_SORT,
+  FLOE__AXIS_MEDIAN,
+  FLOE__AXIS_QUANTILE,
+} floe__axis_op;
 
 /* The indices of a take: shared by the nodes made from one call. */
 typedef struct floe__take {
@@ -115,6 +124,11 @@ struct floe__node {
     struct {
       int axis;
     } concat;
+    struct {
+      floe__axis_op op;
+      int axis; /* of the input */
+      double q;
+    } axis;
   } p;
   floe_status status; /* FLOE__NODE_ERROR */
   char *msg;

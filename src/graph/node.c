@@ -72,6 +72,10 @@ static uint64_t node_hash(const floe__node *n) {
   case FLOE__NODE_CONCAT:
     h = mix(h, (uint64_t)n->p.concat.axis);
     break;
+  case FLOE__NODE_AXIS:
+    h = mix(mix(h, (uint64_t)n->p.axis.op), (uint64_t)n->p.axis.axis);
+    h = mix(h, bits_of(n->p.axis.q));
+    break;
   default:
     break;
   }
@@ -132,6 +136,9 @@ bool floe__node_same(const floe__node *a, const floe__node *b) {
            a->p.gather.take == b->p.gather.take && a->p.gather.take_axis == b->p.gather.take_axis;
   case FLOE__NODE_CONCAT:
     return a->p.concat.axis == b->p.concat.axis;
+  case FLOE__NODE_AXIS:
+    return a->p.axis.op == b->p.axis.op && a->p.axis.axis == b->p.axis.axis &&
+           bits_of(a->p.axis.q) == bits_of(b->p.axis.q);
   default:
     return true;
   }

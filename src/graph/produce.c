@@ -17,11 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/order-internal.h"
 #include "lower-state.h"
 
 bool floe__node_is_produced(const floe__node *n) {
   return n->kind == FLOE__NODE_GATHER || n->kind == FLOE__NODE_CONCAT ||
-         n->kind == FLOE__NODE_MATMUL;
+         n->kind == FLOE__NODE_MATMUL || n->kind == FLOE__NODE_AXIS;
 }
 
 /* ------------------------------------------------------------ the chunks */
@@ -923,6 +924,166 @@ static floe_status build_matmul(floe__lower *L, int li) {
   return FLOE_OK;
 }
 
+/* ------------------------------------------------------ along an axis */
+
+typedef struct ax_arg {
+  floe__lower *L;
+  int ln;
+  int64_t flat;
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS]; /* of the input block */
+  int64_t bc[FLOE_MAX_DIMS];                    /* the input block */
+} ax_arg;
+
+/* One output chunk: every lane of the input chunk along the axis through
+ * the kernel. */
+static floe_status ax_task(void *arg) {
+  ax_arg *a = arg;
+  floe__lower *L = a->L;
+  const lnode *x = &L->ln[a->ln];
+  const lnode *m = &L->ln[x->in[0]];
+  const floe__node *n = x->n, *in = m->n;
+  const int axis = n->p.axis.axis, nd = in->ndim;
+  floe__chunk *c = &x->ch->c[a->flat];
+  if (x->ch->readers[a->flat] == 0) {
+    if (!is_flat(m) && (m->ch->file || m->ch->produced)) {
+      floe__store_done(L->store, &m->ch->c[flat_of(m, a->bc)]);
+    }
+    return FLOE_OK;
+  }
+  const int64_t len = in->shape[axis];
+  const size_t isz = floe_dtype_size(in->dtype), osz = floe_dtype_size(n->dtype);
+  const floe__axis_op op = n->p.axis.op;
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk along an axis", &L->io);
+  unsigned char *lane = buf != NULL ? malloc((size_t)(len > 0 ? len : 1) * 16) : NULL;
+  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
+  if (st == FLOE_OK && lane == NULL) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a lane of %lld elements", (long long)len);
+  }
+  view v = {.pinned = NULL};
+  if (st == FLOE_OK) {
+    st = open_block(L, m, a->bc, &v);
+  }
+  if (st == FLOE_OK) {
+    memset(buf, 0, c->bytes);
+    /* lanes: every position of the other axes within the block */
+    int64_t it[FLOE_MAX_DIMS];
+    memcpy(it, a->lo, sizeof it);
+    it[axis] = 0;
+    unsigned char *res = lane + (size_t)len * 8;
+    for (;;) {
+      int64_t so = 0;
+      for (int d = 0; d < nd; d++) {
+        if (d != axis) {
+          so += (it[d] - a->bc[d] * block_len(m, d)) * v.stride[d];
+        }
+      }
+      for (int64_t i = 0; i < len; i++) {
+        memcpy(lane + (size_t)i * isz, v.base + (size_t)(so + i * v.stride[axis]) * isz, isz);
+      }
+      /* the output position: the same (scan, sort) or without the axis */
+      int64_t oo = 0;
+      for (int d = 0, e = 0; d < nd; d++) {
+        bool keep = op <= FLOE__AXIS_SORT || d != axis;
+        if (!keep) {
+          continue;
+        }
+        int64_t rel = d == axis ? 0 : it[d] - a->lo[d];
+        oo += rel * x->ch->cstride[e++];
+      }
+      int oaxis = axis; /* the axis in the output, for scan and sort */
+      switch (op) {
+      case FLOE__AXIS_CUMSUM:
+      case FLOE__AXIS_CUMPROD:
+        floe__scan(op == FLOE__AXIS_CUMPROD, in->dtype, lane, res, len);
+        for (int64_t i = 0; i < len; i++) {
+          memcpy(buf + (size_t)(oo + i * x->ch->cstride[oaxis]) * osz, res + (size_t)i * osz, osz);
+        }
+        break;
+      case FLOE__AXIS_SORT:
+        floe__sort(in->dtype, lane, len);
+        for (int64_t i = 0; i < len; i++) {
+          memcpy(buf + (size_t)(oo + i * x->ch->cstride[oaxis]) * osz, lane + (size_t)i * osz, osz);
+        }
+        break;
+      default:
+        floe__quantile(in->dtype, lane, len, n->p.axis.q, op == FLOE__AXIS_MEDIAN,
+                       buf + (size_t)oo * osz);
+        break;
+      }
+      int d = nd - 1;
+      for (; d >= 0; d--) {
+        if (d == axis) {
+          continue;
+        }
+        if (++it[d] < a->hi[d]) {
+          break;
+        }
+        it[d] = a->lo[d];
+      }
+      if (d < 0) {
+        break;
+      }
+    }
+    close_block(L, m, &v);
+  }
+  free(lane);
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+static floe_status build_axis(floe__lower *L, int li) {
+  FLOE_FORWARD_IF_ERROR(ensure_input(L, L->ln[li].in[0]));
+  FLOE_FORWARD_IF_ERROR(make_produced(L, li));
+  lnode *x = &L->ln[li];
+  lnode *m = &L->ln[x->in[0]];
+  const floe__node *in = m->n;
+  const int axis = x->n->p.axis.axis;
+  floe__lower_note_task(L, x->ch->block_bytes + (m->ch != NULL ? m->ch->block_bytes : 0),
+                        "computing along an axis");
+  if (floe__node_size(x->n) == 0 || floe__node_size(in) == 0) {
+    return FLOE_OK;
+  }
+  /* one task per input block (the axis is whole in each): its output
+     block is the same one, or the one without the axis */
+  int64_t nb[FLOE_MAX_DIMS], bc[FLOE_MAX_DIMS] = {0};
+  int64_t total = 1;
+  for (int d = 0; d < in->ndim; d++) {
+    nb[d] = (in->shape[d] + in->chunk[d] - 1) / in->chunk[d];
+    total *= nb[d];
+  }
+  for (int64_t b = 0; b < total; b++) {
+    ax_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->ln = li;
+    int64_t of = 0;
+    for (int d = 0, e = 0; d < in->ndim; d++) {
+      a->lo[d] = bc[d] * in->chunk[d];
+      a->hi[d] = a->lo[d] + in->chunk[d] < in->shape[d] ? a->lo[d] + in->chunk[d] : in->shape[d];
+      a->bc[d] = a->lo[d] / block_len(m, d);
+      bool keep = x->n->p.axis.op <= FLOE__AXIS_SORT || d != axis;
+      if (keep) {
+        int64_t cn = (x->n->shape[e] + x->n->chunk[e] - 1) / x->n->chunk[e];
+        of = of * cn + (d == axis ? 0 : bc[d]);
+        e++;
+      }
+    }
+    a->flat = of;
+    floe_task *t = floe__lower_task(L, ax_task, a, "axis");
+    depend_block(L, t, m, a->bc);
+    x->done[of] = t;
+    next_coord(in->ndim, nb, bc);
+  }
+  return FLOE_OK;
+}
+
 /* ---------------------------------------------------------------- entry */
 
 floe_status floe__produce(floe__lower *L, int li) {
@@ -935,6 +1096,8 @@ floe_status floe__produce(floe__lower *L, int li) {
     return build_selection(L, li);
   case FLOE__NODE_MATMUL:
     return build_matmul(L, li);
+  case FLOE__NODE_AXIS:
+    return build_axis(L, li);
   default:
     return ensure_input(L, li);
   }
