@@ -182,6 +182,39 @@ static floe_array *step(run *r, const floe__instr *in) {
     }
     return out;
   }
+  case FLOE__OP_AXIS: {
+    a = pop(r);
+    int axis = in->u.along.axis;
+    if (!in->u.along.has_axis) {
+      if (floe_array_ndim(a) != 1 && in->u.along.op != FLOE__AX_SORT) {
+        floe__expr_fail(r->err, FLOE_ERR_INVALID, in->pos,
+                        "give the axis (axis=k) for an array of %d dimensions",
+                        floe_array_ndim(a));
+        floe_release(a);
+        return NULL;
+      }
+      axis = -1; /* 1-D; sort's default is the last axis */
+    }
+    switch (in->u.along.op) {
+    case FLOE__AX_CUMSUM:
+      out = floe_cumsum(a, axis);
+      break;
+    case FLOE__AX_CUMPROD:
+      out = floe_cumprod(a, axis);
+      break;
+    case FLOE__AX_SORT:
+      out = floe_sort(a, axis);
+      break;
+    case FLOE__AX_MEDIAN:
+      out = floe_median(a, axis);
+      break;
+    default:
+      out = floe_quantile(a, in->u.along.q, axis);
+      break;
+    }
+    floe_release(a);
+    return out;
+  }
   case FLOE__OP_REDUCE:
     a = pop(r);
     if (check_axes(r, &in->u.reduce, a)) {

@@ -109,9 +109,11 @@ typedef enum floe__fn_kind {
   FLOE__FN_TRANSPOSE,
   FLOE__FN_PRODUCT, /* op: FLOE__PROD_* */
   FLOE__FN_JOIN,    /* op: 0 concatenate, 1 stack; a tuple of arrays, then axis */
+  FLOE__FN_AXIS,    /* op: FLOE__AX_*; (x[, q], axis) */
 } floe__fn_kind;
 
 enum { FLOE__PROD_MATMUL, FLOE__PROD_DOT, FLOE__PROD_OUTER };
+enum { FLOE__AX_CUMSUM, FLOE__AX_CUMPROD, FLOE__AX_SORT, FLOE__AX_MEDIAN, FLOE__AX_QUANTILE };
 
 typedef struct floe__fn {
   const char *name;
@@ -146,6 +148,7 @@ typedef enum floe__opcode {
   FLOE__OP_TRANSPOSE, /* pop 1: a.T */
   FLOE__OP_PRODUCT,   /* pop 2, .op: FLOE__PROD_* (a @ b is matmul) */
   FLOE__OP_JOIN,      /* pop .join.n, .join: concatenate or stack */
+  FLOE__OP_AXIS,      /* pop 1, .along: cumsum, cumprod, sort, median, quantile */
 } floe__opcode;
 
 /* A subscript as written: at most FLOE__EXPR_MAX_INDEX items. */
@@ -183,6 +186,11 @@ typedef struct floe__instr {
     struct {
       int n, axis, stack;
     } join;
+    struct {
+      int op, axis;
+      bool has_axis;
+      double q;
+    } along;
   } u;
 } floe__instr;
 

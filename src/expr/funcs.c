@@ -36,6 +36,11 @@ static const floe__fn fns[] = {
     {"concatenate", FLOE__FN_JOIN, 0, 1, 2},
     {"concat", FLOE__FN_JOIN, 0, 1, 2},
     {"stack", FLOE__FN_JOIN, 1, 1, 2},
+    {"cumsum", FLOE__FN_AXIS, FLOE__AX_CUMSUM, 1, 2},
+    {"cumprod", FLOE__FN_AXIS, FLOE__AX_CUMPROD, 1, 2},
+    {"sort", FLOE__FN_AXIS, FLOE__AX_SORT, 1, 2},
+    {"median", FLOE__FN_AXIS, FLOE__AX_MEDIAN, 1, 2},
+    {"quantile", FLOE__FN_AXIS, FLOE__AX_QUANTILE, 2, 3},
 };
 
 static bool same(const char *name, const char *s, size_t len) {

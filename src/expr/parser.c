@@ -257,6 +257,26 @@ typedef struct call {
   floe__instr in;
 } call;
 
+/* A constant number argument ([-]int or float), as quantile's q. */
+static bool parse_number(parser *p, const char *what, double *value) {
+  size_t pos = p->t->pos;
+  bool neg = false;
+  if (p->t->kind == FLOE__TOK_MINUS) {
+    neg = true;
+    advance(p);
+  }
+  if (p->t->kind == FLOE__TOK_INT) {
+    *value = (double)p->t->v.ival;
+  } else if (p->t->kind == FLOE__TOK_FLOAT) {
+    *value = p->t->v.fval;
+  } else {
+    return floe__expr_fail(p->err, FLOE_ERR_INVALID, pos, "%s must be a number", what);
+  }
+  *value = neg ? -*value : *value;
+  advance(p);
+  return true;
+}
+
 /* (a, b, ...): the arrays of concatenate and stack. */
 static bool parse_tuple(parser *p, call *c) {
   size_t open = p->t->pos;
@@ -327,6 +347,17 @@ static bool parse_positional(parser *p, call *c) {
       return parse_small_int(p, "axis", &c->in.u.join.axis, &pos);
     }
     return parse_tuple(p, c);
+  case FLOE__FN_AXIS:
+    if (i == 1 && c->fn->op == FLOE__AX_QUANTILE) {
+      return parse_number(p, "q", &c->in.u.along.q);
+    }
+    if (i >= 1) {
+      size_t pos;
+      c->axis_set = true;
+      c->in.u.along.has_axis = true;
+      return parse_small_int(p, "axis", &c->in.u.along.axis, &pos);
+    }
+    return parse_expr(p);
   default:
     return parse_expr(p);
   }
@@ -347,6 +378,16 @@ static bool parse_keyword(parser *p, call *c) {
     seen = &c->ddof_set;
   } else if (fn->kind == FLOE__FN_ASTYPE && tok_is(p, key, "dtype")) {
     seen = &c->dtype_set;
+  } else if (fn->kind == FLOE__FN_AXIS && tok_is(p, key, "axis")) {
+    if (c->axis_set) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, key->pos, "%s() got 'axis' twice",
+                             fn->name);
+    }
+    c->axis_set = true;
+    c->keywords = true;
+    c->in.u.along.has_axis = true;
+    size_t pos;
+    return parse_small_int(p, "axis", &c->in.u.along.axis, &pos);
   } else if (fn->kind == FLOE__FN_JOIN && tok_is(p, key, "axis")) {
     if (c->axis_set) {
       return floe__expr_fail(p->err, FLOE_ERR_INVALID, key->pos, "%s() got 'axis' twice",
@@ -470,6 +511,10 @@ static bool parse_call(parser *p) {
   case FLOE__FN_JOIN:
     c.in.code = FLOE__OP_JOIN;
     c.in.u.join.stack = fn->op;
+    return emit(p, c.in);
+  case FLOE__FN_AXIS:
+    c.in.code = FLOE__OP_AXIS;
+    c.in.u.along.op = fn->op;
     return emit(p, c.in);
   }
   return false;
