@@ -20,12 +20,28 @@ propagate through later arithmetic.  Discontinuous operations (comparisons,
 floor, //, %, casts to integers) only ever see exact operands, so a result is
 never compared across a jump.  NaN positions must match.
 
+Selections, joins and products get trees of their own (--structure of them):
+basic indexing (integers, slices with any step, None, ...), .T and
+transpose(), concatenate/concat and stack of parts whose shapes are built to
+agree, and a @ b, matmul, dot and outer of operands whose inner lengths agree
+(cut alike by slices), all composed with the elementwise functions and the
+reductions above.  Shapes are planned by axis: every input's axes are one of
+three lengths A, B, C or 1, and an operand of a given shape is an input
+selected and transposed to it, or an elementwise tree, a reduction or a cast
+of such.  Copies are exact, integer and bool products too (wrapping as
+NumPy's); floating products may differ from NumPy's by rtol times |a| @ |b|
+(1e-12 float64, 1e-5 float32: floe sums the blocks of the inner axis in its
+own order).  The first quarter of them use the full 3-D inputs only and run
+again with other --chunks, so inner lengths and slices straddle chunks.
+
 Every few batches the job runs again with another thread count and must give
 the same bits, and some batches write their outputs zstd-compressed (read
-back through the plugin directory).
+back through the plugin directory).  Expressions NumPy refuses (bad indices,
+inner lengths or join shapes among them) must fail with a 'floe: ' message.
 
     oracle_eval.py --floe build/floe --plugins build/plugins [--seed 1]
-                   [--count 400] [--batch 4] [--keep DIR] [--verbose]
+                   [--count 400] [--structure 240] [--batch 4] [--keep DIR]
+                   [--verbose]
 
 Exits 0 when every expression matched; otherwise prints, for each failure,
 the expression, the command, the input shapes and the first mismatches, and
@@ -62,6 +78,7 @@ DTYPE_NAMES = {BOOL: "bool", U8: "uint8", I32: "int32", I64: "int64", F32: "floa
                F64: "float64"}
 RTOL_REDUCE = {F32: 1e-4, F64: 1e-10}
 RTOL_EWISE = {F32: 1e-6, F64: 1e-13}  # a floor under the tracked bounds
+RTOL_PRODUCT = {F32: 1e-5, F64: 1e-12}  # times |a| @ |b|
 ULPS = 4.0
 
 MATH1 = ("sqrt", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan",
@@ -323,6 +340,146 @@ def op_astype(x, dt):
     return Node(text, x.v.astype(dt))
 
 
+# ---------------------------------------------- selections, joins, products
+
+def is_atom(s):
+    """Whether floe text s is one atom with its trailers (a name, a call or a
+    parenthesised expression, then [...] and .T), so that a subscript or .T
+    written after it applies to all of it."""
+    m = re.match(r"[A-Za-z_]\w*", s)
+    if m:
+        i = m.end()
+    elif s.startswith("("):
+        i = 0
+    else:
+        return False
+    while i < len(s):
+        if s[i] in "([":
+            depth = 0
+            for j in range(i, len(s)):
+                if s[j] in "([":
+                    depth += 1
+                elif s[j] in ")]":
+                    depth -= 1
+                    if depth == 0:
+                        break
+            else:
+                return False
+            i = j + 1
+        elif s.startswith(".T", i) and not re.match(r"\w", s[i + 2:i + 3]):
+            i += 2
+        else:
+            return False
+    return True
+
+
+def atom(s):
+    return s if is_atom(s) else f"({s})"
+
+
+def is_full(item):
+    return (isinstance(item, slice) and item.start is None and item.stop is None
+            and item.step in (None, 1))
+
+
+def index_text(item):
+    if item is None:
+        return "None"
+    if item is Ellipsis:
+        return "..."
+    if isinstance(item, int):
+        return str(item)
+    a = "" if item.start is None else str(item.start)
+    b = "" if item.stop is None else str(item.stop)
+    if item.step is None:
+        return f"{a}:{b}" + (":" if np.random.random() < 0.15 else "")
+    return f"{a}:{b}:{item.step}"
+
+
+def op_index(x, items):
+    """x[items]: basic indexing with integers, slices, None and ...; the
+    NumPy value is taken with exactly the items written."""
+    if x.weak:
+        raise Reject("subscript of a literal")
+    if not items:
+        raise Reject("empty subscript")
+    key = tuple(items)
+    v = np.asarray(x.v[key])  # IndexError for an integer out of range
+    if v.size == 0:
+        raise Reject("empty selection")
+    err = None
+    if not x.exact:
+        err = np.asarray(np.broadcast_to(x.err, x.v.shape)[key])
+    sep = ", " if np.random.random() < 0.8 else ","
+    return Node(f"{atom(x.s)}[{sep.join(index_text(t) for t in items)}]", v, err=err)
+
+
+def op_transpose(x):
+    if x.weak:
+        raise Reject("transpose of a literal")
+    text = f"{atom(x.s)}.T" if np.random.random() < 0.6 else f"transpose({x.s})"
+    err = None if x.exact else np.broadcast_to(x.err, x.v.shape).T
+    return Node(text, np.transpose(x.v), err=err)
+
+
+def op_product(fname, a, b):
+    """a @ b, matmul, dot or outer.  Integer and bool products are exact
+    (wrapping as NumPy's); a floating product may differ from NumPy's by
+    rtol times the products of magnitudes, |a| @ |b| (floe sums its blocks
+    in its own order), plus what inexact operands carry."""
+    if a.weak or b.weak:
+        raise Reject("product with a literal")
+    na, nb = a.v.ndim, b.v.ndim
+    text = f"({a.s} @ {b.s})" if fname == "@" else f"{fname}({a.s}, {b.s})"
+    if fname == "outer":
+        if na != 1 or nb != 1:
+            raise Reject("outer of other than vectors")
+        ca = Node("", a.v[:, None], err=None if a.exact else
+                  np.broadcast_to(a.err, a.shape)[:, None])
+        cb = Node("", b.v[None, :], err=None if b.exact else
+                  np.broadcast_to(b.err, b.shape)[None, :])
+        return op_binary("multiply", ca, cb, text=text)
+    if fname == "dot" and (na == 0 or nb == 0):
+        return op_binary("multiply", a, b, text=text)  # NumPy's dot of a scalar
+    if not (1 <= na <= 2 and 1 <= nb <= 2):
+        raise Reject("product of other than vectors and matrices")
+    c = promote(a, b)
+    av, bv = as_compute(a, c), as_compute(b, c)
+    v = np.asarray(np.matmul(av, bv))  # ValueError when the inner lengths differ
+    if c not in FLOATS:
+        return Node(text, v)
+    if not (np.all(np.isfinite(av)) and np.all(np.isfinite(bv))):
+        # where a NaN or inf meets a zero, BLAS implementations differ (some
+        # skip zero elements)
+        raise Reject("NaN or inf in a product")
+    am, bm = np.abs(av.astype(F64)), np.abs(bv.astype(F64))
+    err = RTOL_PRODUCT[c] * np.matmul(am, bm)
+    if not (a.exact and b.exact):
+        ea = np.broadcast_to(a.errv(), a.shape).astype(F64)
+        eb = np.broadcast_to(b.errv(), b.shape).astype(F64)
+        err = err + np.matmul(ea, bm) + np.matmul(am, eb) + np.matmul(ea, eb)
+    err = np.asarray(err) + ulp(v)
+    check_approx(v, err)
+    return Node(text, v, err=err)
+
+
+def op_join(parts, axis, stack, fname, axis_text):
+    """concatenate((a, b, ...), axis) or stack: dtypes promote as arrays do
+    (NEP 50: none of them is weak); the values are exact copies."""
+    if any(p.weak for p in parts):
+        raise Reject("a literal in a join")
+    if not stack and any(p.v.ndim == 0 for p in parts):
+        raise Reject("concatenate of a scalar")
+    c = np.result_type(*[p.v for p in parts])
+    fn = np.stack if stack else np.concatenate
+    v = np.asarray(fn([as_compute(p, c) for p in parts], axis=axis))  # ValueError on shapes
+    err = None
+    if not all(p.exact for p in parts):
+        err = fn([np.broadcast_to(p.errv(), p.shape).astype(F64) for p in parts], axis=axis)
+    inner = ", ".join(p.s for p in parts) + ("," if len(parts) == 1 else "")
+    return Node(f"{fname}(({inner}){axis_text})", v, err=err)
+
+
 def reduced_count(shape, axes):
     return int(np.prod([shape[a] for a in axes])) if axes else 1
 
@@ -433,6 +590,11 @@ ARITH = ("add", "subtract", "multiply", "divide", "floor_divide", "mod", "power"
          "minimum", "maximum", "arctan2", "hypot")
 REDUCE_NAMES = ("sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax",
                 "any", "all", "nansum", "nanmean", "nanmin", "nanmax")
+# the axes of the inputs: A, B, C stand for the three lengths, 1 for an axis of
+# length 1 (see make_inputs)
+LABELS = {"x": "ABC", "w": "ABC", "u": "ABC", "y": "BC", "i": "A1C", "k": "C", "m": "AB1",
+          "z": "B1"}
+STRUCTURE_RE = re.compile(r"\[|\.T\b|@|\b(transpose|matmul|dot|outer|concatenate|concat|stack)\(")
 FLOAT_LITERALS = ((0.5, "0.5"), (2.5, "2.5"), (-1.5, "-1.5"), (0.1, "0.1"), (3.0, "3.0"),
                   (1e-3, "1e-3"), (math.pi, "pi"), (250.0, "2.5e2"), (math.e, "e"))
 
@@ -441,12 +603,18 @@ class Generator:
     def __init__(self, rng, variables):
         self.rng = rng
         self.vars = variables  # name -> ndarray as floe reads it
+        self.structural = False  # any() also builds selections, joins and products
+        self.only = None  # a set of input names: the leaves are taken from these alone
+        self.len = {"1": 1}
+        for name, labels in LABELS.items():
+            for label, n in zip(labels, variables[name].shape):
+                self.len[label] = n
 
     def choice(self, seq):
         return seq[self.rng.integers(len(seq))]
 
     def leaf(self):
-        name = self.choice(sorted(self.vars))
+        name = self.choice(sorted(self.only) if self.only else sorted(self.vars))
         return Node(name, self.vars[name])
 
     def literal_for(self, other, op=None):
@@ -477,7 +645,7 @@ class Generator:
     def boolean(self, depth):
         r = self.rng.random()
         if depth <= 0 or r < 0.15:
-            if "m" in self.vars and self.rng.random() < 0.6:
+            if "m" in (self.only or self.vars) and self.rng.random() < 0.6:
                 return Node("m", self.vars["m"])
             return self.comparison(0)
         if r < 0.55:
@@ -499,6 +667,8 @@ class Generator:
     def any(self, depth):
         if depth <= 0:
             return self.leaf()
+        if self.structural and self.rng.random() < 0.3:
+            return self.structure(depth)
         r = self.rng.random()
         if r < 0.10:
             return self.leaf()
@@ -530,7 +700,10 @@ class Generator:
         return self.reduction(depth)
 
     def reduction(self, depth):
-        x = self.expr(depth - 1)
+        return self.reduce_node(self.expr(depth - 1))
+
+    def reduce_node(self, x):
+        """A random reduction of x."""
         if x.weak or x.v.ndim == 0:
             raise Reject("scalar")
         nd = x.v.ndim
@@ -556,6 +729,307 @@ class Generator:
         node = self.expr(int(self.rng.integers(2, max(2, max_depth) + 1)))
         if node.weak or node.s in self.vars:
             raise Reject("a literal or a bare input")
+        return node
+
+    # ------------------------------------------- selections, joins, products
+
+    def random_slice(self, n, full_ok=True):
+        """A slice of an axis of length n that selects something."""
+        for _ in range(20):
+            if full_ok and self.rng.random() < 0.25:
+                return slice(None)
+            step = self.choice((None, None, 1, 2, 3, -1, -1, -2, -3, n + 1))
+
+            def bound():
+                return None if self.rng.random() < 0.4 else int(self.rng.integers(-n - 2, n + 3))
+            s = slice(bound(), bound(), None if step is None else int(step))
+            if len(range(*s.indices(n))) > 0 and not (not full_ok and is_full(s)):
+                return s
+        return slice(None, None, -1)
+
+    def axis_slice(self, sym):
+        """How an axis of a shape spec is cut: None for the whole axis."""
+        if sym == "1" or self.rng.random() < 0.5:
+            return None
+        return self.random_slice(self.len[sym], full_ok=False)
+
+    def spec_shape(self, spec):
+        return tuple(len(range(*(t or slice(None)).indices(self.len[s]))) for s, t in spec)
+
+    @staticmethod
+    def tidy(items):
+        """The same selection spelled another way now and then: trailing whole
+        axes left out, leading ones as ..., or a trailing ....  `items` must
+        name every axis (so that ... stands for the leading ones)."""
+        items = list(items)
+        r = np.random.random()
+        if r < 0.35:
+            while len(items) > 1 and is_full(items[-1]):
+                items.pop()
+        elif r < 0.55 and Ellipsis not in items:
+            j = 0
+            while j < len(items) and is_full(items[j]):
+                j += 1
+            if j > 0:
+                items = [Ellipsis] + items[j:]
+        elif r < 0.62 and Ellipsis not in items:
+            items.append(Ellipsis)
+        return items
+
+    def random_items(self, shape):
+        """A random basic index for an array of this shape."""
+        items, nd_out = [], 0
+        for n in shape:
+            if self.rng.random() < 0.08 and nd_out < 4:
+                items.append(None)
+                nd_out += 1
+            if self.rng.random() < 0.25:
+                items.append(int(self.rng.integers(-n, n)))
+            else:
+                items.append(self.random_slice(n))
+                nd_out += 1
+        if (not items or self.rng.random() < 0.1) and nd_out < 4:
+            items.insert(int(self.rng.integers(0, len(items) + 1)), None)
+        return self.tidy(items)
+
+    def index(self, x):
+        if x.weak:
+            raise Reject("subscript of a literal")
+        return op_index(x, self.random_items(x.shape))
+
+    def flip(self, x):
+        """x reversed along some of its axes (the same shape)."""
+        nd = x.v.ndim if not x.weak else 0
+        if nd == 0:
+            raise Reject("flip of a scalar")
+        axes = set(int(a) for a in self.rng.permutation(nd)[:int(self.rng.integers(1, nd + 1))])
+        items = [slice(None, None, -1) if d in axes else slice(None) for d in range(nd)]
+        return op_index(x, self.tidy(items))
+
+    def view_leaf(self, spec):
+        """An input selected (and transposed) to the axes of spec, a list of
+        (label, slice or None): integers drop the input's other axes, None
+        adds an axis of length 1, the slices cut the kept axes, in one
+        subscript or in a second one after the transpose."""
+        syms = [s for s, _ in spec]
+        need = set(syms) - {"1"}
+        names = [n for n in sorted(self.only or self.vars) if need <= set(LABELS[n])]
+        name = self.choice(names)
+        lab, x = LABELS[name], self.vars[name]
+        cut = {s: (t if t is not None else slice(None)) for s, t in spec}
+        tries = [True, False] if "1" in syms and "1" in lab and self.rng.random() < 0.7 else [False]
+        for own in tries:  # the input's own axis of length 1, or a new one
+            keep = need | ({"1"} if own else set())
+            order = [lab_ for lab_ in lab if lab_ in keep]
+            core = [s for s in syms if s in keep]
+            if order == core or order == core[::-1]:
+                break
+        else:
+            raise Reject("axis order")
+        flip = order != core
+        target = syms[::-1] if flip else syms
+        split = self.rng.random() < 0.35
+        items, j = [], 0
+        for d, lab_ in enumerate(lab):
+            if lab_ in keep:
+                while j < len(target) and target[j] == "1" and not own:
+                    items.append(None)
+                    j += 1
+                if target[j] != lab_:
+                    raise Reject("axis order")
+                items.append(slice(None) if split else cut[lab_])
+                j += 1
+            else:
+                n = x.shape[d]
+                items.append(int(self.rng.integers(-n, n)))
+        while j < len(target):
+            items.append(None)
+            j += 1
+        node = Node(name, x)
+        if items and (not all(is_full(t) for t in items) or self.rng.random() < 0.2):
+            node = op_index(node, self.tidy(items))
+        if flip or (len(syms) == 1 and self.rng.random() < 0.05):
+            node = op_transpose(node)
+        post = [cut[s] for s in syms]
+        if split and not all(is_full(t) for t in post):
+            node = op_index(node, self.tidy(post))
+        if node.shape != self.spec_shape(spec):
+            raise AssertionError(f"{node.s}: {node.shape}, not {self.spec_shape(spec)}")
+        return node
+
+    def shaped(self, depth, spec):
+        """An expression whose shape is exactly that of spec."""
+        want = self.spec_shape(spec)
+        for _ in range(30):
+            try:
+                node = self._shaped(depth, spec)
+            except (Reject, ValueError, TypeError, OverflowError, IndexError):
+                continue
+            if not node.weak and node.shape == want:
+                return node
+        return self.view_leaf(spec)
+
+    def _shaped(self, depth, spec):
+        r = self.rng.random()
+        if depth <= 0 or r < 0.4:
+            return self.view_leaf(spec)
+        if r < 0.55:
+            return op_unary(self.choice(UNARY_NAMES), self.shaped(depth - 1, spec))
+        if r < 0.8:
+            name = self.choice(ARITH + ("add", "multiply", "subtract"))
+            a = self.shaped(depth - 1, spec)
+            b = (self.literal_for(a, name) if self.rng.random() < 0.4
+                 else self.shaped(depth - 1, spec))
+            if self.rng.random() < 0.3 and name != "power":
+                a, b = b, a
+            return op_binary(name, a, b)
+        if r < 0.88:
+            return self.reduced_to(depth, spec)
+        if r < 0.94:
+            return op_astype(self.shaped(depth - 1, spec), self.choice(list(DTYPE_NAMES)))
+        a = self.shaped(depth - 1, spec)
+        cond = op_binary(self.choice(COMPARISONS), a, self.literal_for(a))
+        b = self.shaped(depth - 1, spec)
+        c = self.literal_for(b) if self.rng.random() < 0.3 else self.shaped(depth - 1, spec)
+        return op_where(cond, b, c)
+
+    def reduced_to(self, depth, spec):
+        """A reduction over one more axis than spec has."""
+        syms = [s for s, _ in spec]
+        if "1" in syms or len(syms) > 2:
+            raise Reject("reduction to this shape")
+        e = self.choice([s for s in "ABC" if s not in syms])
+        places = [p for p in range(len(syms) + 1)
+                  if len(syms) < 2 or "".join(syms[:p] + [e] + syms[p:]) in ("ABC", "CBA")]
+        pos = int(self.choice(places))
+        full = spec[:pos] + [(e, self.axis_slice(e))] + spec[pos:]
+        x = self.shaped(depth - 1, full)
+        name = self.choice(REDUCE_NAMES)
+        axis = pos if self.rng.random() < 0.5 else pos - len(full)
+        ddof = int(self.rng.integers(0, 2)) if name in ("var", "std") else 0
+        return op_reduce(name, x, axis, False, ddof)
+
+    def product(self, depth):
+        """A matrix product whose operands have agreeing inner lengths (cut
+        alike), or an outer product, or dot of a scalar."""
+        form = self.choice(("22", "22", "22", "12", "21", "11", "k1", "outer", "dot0"))
+        inner = self.choice("ABC")
+        si = self.axis_slice(inner)
+        others = [s for s in "ABC" if s != inner]
+        p, q = self.choice(others), self.choice(others)
+        sp, sq = self.axis_slice(p), self.axis_slice(q)
+        d = max(depth - 1, 0)
+        if form == "outer":
+            p, q = self.choice("ABC"), self.choice("ABC")
+            a = self.shaped(d, [(p, self.axis_slice(p))])
+            b = self.shaped(d, [(q, self.axis_slice(q))])
+            return op_product("outer", a, b)
+        if form == "dot0":
+            a = op_reduce(self.choice(("sum", "max", "min", "mean")),
+                          self.shaped(d, [(p, sp)]), None, False)
+            b = self.shaped(d, [(p, sp), (inner, si)])
+            if self.rng.random() < 0.5:
+                a, b = b, a
+            return op_product("dot", a, b)
+        if form == "k1":
+            a_spec, b_spec = [(p, sp), ("1", None)], [("1", None), (q, sq)]
+        else:
+            a_spec = [(inner, si)] if form in ("12", "11") else [(p, sp), (inner, si)]
+            b_spec = [(inner, si)] if form in ("21", "11") else [(inner, si), (q, sq)]
+        a, b = self.shaped(d, a_spec), self.shaped(d, b_spec)
+        return op_product(self.choice(("@", "@", "matmul", "dot")), a, b)
+
+    def join(self, depth):
+        """concatenate or stack of parts whose shapes agree off the axis."""
+        stack = self.rng.random() < 0.3
+        nd = int(self.choice((1, 2, 2, 3)))
+        if nd == 3:
+            syms = list(self.choice(("ABC", "CBA")))
+        else:
+            syms = [str(s) for s in self.rng.permutation(list("ABC"))[:nd]]
+        spec = [(s, self.axis_slice(s)) for s in syms]
+        n = int(self.choice((1, 2, 2, 2, 3, 4)))
+        d = max(depth - 1, 0)
+        parts = []
+        if stack:
+            axis = int(self.rng.integers(-nd - 1, nd + 1))
+            for _ in range(n):
+                if parts and self.rng.random() < 0.25:
+                    parts.append(self.flip(parts[0]))
+                else:
+                    parts.append(self.shaped(d, spec))
+            fname = "stack"
+        else:
+            axis = int(self.rng.integers(-nd, nd))
+            k = axis % nd
+            for _ in range(n):
+                if parts and self.rng.random() < 0.3:
+                    # the first part again, reversed or cut along the axis
+                    cut = self.random_slice(parts[0].shape[k], full_ok=False)
+                    items = [cut if d == k else slice(None) for d in range(nd)]
+                    parts.append(op_index(parts[0], self.tidy(items)))
+                    continue
+                free = ([syms[k], "1"] if nd == 3 else
+                        [s for s in "ABC1" if s == syms[k] or s not in syms])
+                s = self.choice(free)
+                part = list(spec)
+                part[k] = (s, self.axis_slice(s))
+                parts.append(self.shaped(d, part))
+            fname = self.choice(("concatenate", "concatenate", "concat"))
+        r = np.random.random()
+        axis_text = ("" if axis == 0 and r < 0.3 else f", {axis}" if r < 0.5
+                     else f", axis={axis}")
+        return op_join(parts, axis, stack, fname, axis_text)
+
+    def structure(self, depth):
+        """A selection, transpose, product or join inside a random tree."""
+        r = self.rng.random()
+        if r < 0.25:
+            return self.index(self.expr(depth - 1))
+        if r < 0.35:
+            return op_transpose(self.expr(depth - 1))
+        if r < 0.45:
+            a = self.expr(depth - 1)
+            name = self.choice(("add", "subtract", "multiply", "maximum", "minimum", "equal",
+                                "less"))
+            b = self.flip(a)
+            return op_binary(name, *((a, b) if self.rng.random() < 0.5 else (b, a)))
+        if r < 0.75:
+            return self.product(depth)
+        return self.join(depth)
+
+    def case_structure(self, max_depth):
+        """A top-level expression with a selection, transpose, product or join
+        in it."""
+        depth = int(self.rng.integers(1, max(2, max_depth - 1) + 1))
+        r = self.rng.random()
+        if r < 0.3:
+            node = self.product(depth)
+        elif r < 0.5:
+            node = self.join(depth)
+        elif r < 0.6:
+            nd = int(self.rng.integers(1, 4))
+            syms = (list(self.choice(("ABC", "CBA"))) if nd == 3
+                    else [str(s) for s in self.rng.permutation(list("ABC"))[:nd]])
+            node = self.shaped(depth, [(s, self.axis_slice(s)) for s in syms])
+        else:
+            self.structural = True
+            try:
+                node = self.structure(depth + 1)
+            finally:
+                self.structural = False
+        r = self.rng.random()
+        if r < 0.15:
+            node = self.index(node)
+        elif r < 0.22:
+            node = op_transpose(node)
+        elif r < 0.4:
+            node = self.reduce_node(node)
+        elif r < 0.5:
+            name = self.choice(("add", "multiply", "subtract", "maximum"))
+            node = op_binary(name, node, self.literal_for(node, name))
+        if node.weak or not STRUCTURE_RE.search(node.s):
+            raise Reject("no selection, join or product")
         return node
 
 
@@ -611,6 +1085,70 @@ def fixed_cases(v):
             for t, val, e in cases]
 
 
+def fixed_structure_cases(v):
+    """Selections, transposes, joins and products, written out."""
+    x, y, i, k, u, m, w, z = (v[n] for n in "xyikumwz")
+    sabs = lambda a, **kw: np.sum(np.abs(np.where(np.isnan(a), 0, a)).astype(F64), **kw)
+
+    def mm(a, b):
+        c = np.result_type(a, b)
+        val = np.matmul(a.astype(c), b.astype(c))
+        if c not in FLOATS:
+            return val, None
+        return val, (RTOL_PRODUCT[c] * np.matmul(np.abs(a.astype(F64)), np.abs(b.astype(F64)))
+                     + ulp(val))
+
+    xy, xy_err = mm(x[0].T, y)
+    yk, yk_err = mm(y[:, 1:], k[1:])
+    cxw = np.concatenate((x, w.astype(F64)), axis=2)
+    cases = [
+        ("x[1:9, ::-2, 0]", x[1:9, ::-2, 0], None),
+        ("x[None, :, -1]", x[None, :, -1], None),
+        ("x[..., 1]", x[..., 1], None),
+        ("w[-1, ..., ::3]", w[-1, ..., ::3], None),
+        ("u[::-1, 1:, :-1]", u[::-1, 1:, :-1], None),
+        ("x[:, ::-1, None, 1:-1]", x[:, ::-1, None, 1:-1], None),
+        ("k[::-1][1:] + k[-1]", k[::-1][1:] + k[-1], None),
+        ("x + k[0]", x + k[0], None),
+        ("x[0, 0, 0] * x", x[0, 0, 0] * x, None),
+        ("i[:, 0, ::2] - i[:, -1, ::-2][:, ::-1]", i[:, 0, ::2] - i[:, -1, ::-2][:, ::-1], None),
+        ("x.T", x.T, None),
+        ("transpose(m)", m.T, None),
+        ("y.T.T - y", y - y, None),
+        ("(x.T + 1).T", x + 1, None),
+        ("sum(x[::2, 1:] * 2, axis=0)", np.sum(x[::2, 1:] * 2, axis=0),
+         1e-10 * sabs(x[::2, 1:] * 2, axis=0)),
+        ("(x[0].T @ y)[1:, :3]", xy[1:, :3], xy_err[1:, :3]),
+        ("concatenate((x, x[::-1]), axis=0)", np.concatenate((x, x[::-1]), axis=0), None),
+        ("concat((i, u), axis=1)", np.concatenate((i, u.astype(I32)), axis=1), None),
+        ("stack((y, w[0], x[-1]), axis=-1)",
+         np.stack((y.astype(F64), w[0].astype(F64), x[-1]), axis=-1), None),
+        ("stack((m[..., 0], m[..., 0]))", np.stack((m[..., 0], m[..., 0])), None),
+        ("concatenate((k,), axis=0)", k, None),
+        ("concatenate((k, k[:-1], k[::2]))", np.concatenate((k, k[:-1], k[::2])), None),
+        ("mean(concatenate((x, w), axis=2), axis=(0, 1))", np.mean(cxw, axis=(0, 1)),
+         1e-10 * np.mean(np.abs(np.where(np.isnan(cxw), 0, cxw)), axis=(0, 1))),
+        ("k @ k", *mm(k, k)),
+        ("y @ k", *mm(y, k)),
+        ("m[..., 0] @ m[0]", *mm(m[..., 0], m[0])),
+        ("u[0] @ u[1].T", *mm(u[0], u[1].T)),
+        ("u[0, 0] @ u[0].T", *mm(u[0, 0], u[0].T)),
+        ("matmul(i[:, 0], i[:, 0].T)", *mm(i[:, 0], i[:, 0].T)),
+        ("matmul(z.T, y)", *mm(z.T, y)),
+        ("transpose(y) @ z", *mm(y.T, z)),
+        ("x[0, :, :2] @ y[:2]", *mm(x[0, :, :2], y[:2])),
+        ("(y @ y.T)[::-1, 1:].T", mm(y, y.T)[0][::-1, 1:].T, mm(y, y.T)[1][::-1, 1:].T),
+        ("dot(y[0], x[0, 0])", *mm(y[0], x[0, 0])),
+        ("dot(k, k)", *mm(k, k)),
+        ("dot(i[:, 0, 0], i[:, 0, 0])", *mm(i[:, 0, 0], i[:, 0, 0])),
+        ("dot(u[0], k)", *mm(u[0], k)),
+        ("outer(k, z[:, 0])", np.outer(k, z[:, 0]), None),
+        ("sum(y[:, 1:] @ k[1:])", np.sum(yk), 1e-10 * sabs(yk) + np.sum(yk_err)),
+    ]
+    return [(t, np.asarray(val), None if e is None else np.asarray(e, F64))
+            for t, val, e in cases]
+
+
 # Expressions NumPy 2 refuses: floe must fail too (exit 1, a message).
 EXPECTED_ERRORS = (
     "u + 300",               # a Python int out of uint8's range
@@ -624,11 +1162,33 @@ EXPECTED_ERRORS = (
     "sum(x, axis=3)",        # no such axis
     "mean(x, axis=(0, 0))",  # repeated axis
     "argmin(x, axis=(0, 1))",
-    "x + k[0]",              # no indexing
     "sqrt(x, y)",            # arity
     "where(m, x)",
     "astype(x, float16)",
     "std(x, ddof=-1)",
+)
+
+# ... and selections, joins and products NumPy refuses, with a word the
+# message must contain (case ignored).  The inputs' lengths are at most 11,
+# 39 and 399 (make_inputs).
+EXPECTED_STRUCTURE_ERRORS = (
+    ("x[::0]", "step"),
+    ("k[1:2:0] + 1", "step"),
+    ("x[12]", "out of bounds"),
+    ("k[-1000] * 2", "out of bounds"),
+    ("x[0, 0, 0, 0]", "too many indices"),
+    ("x[..., 0, ...]", "ellipsis"),
+    ("x[0.5]", "integer"),
+    ("y @ k[1:]", "inner"),
+    ("matmul(y, y[:, 1:].T)", "inner"),
+    ("dot(x[0], x[0, :, :-1].T)", "inner"),
+    ("y @ 2", "dimension"),
+    ("outer(k, y)", "1-D"),
+    ("concatenate((x, x[:, 1:]), axis=0)", "differ"),
+    ("concatenate((x, y), axis=0)", "differ"),
+    ("concatenate((x, x), axis=3)", "axis"),
+    ("stack((y, y[1:]))", "differ"),
+    ("x.foo", ".T"),
 )
 
 
@@ -779,6 +1339,8 @@ def main():
     ap.add_argument("--plugins", help="the HDF5 plugin directory (build/plugins)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=400, help="random expressions")
+    ap.add_argument("--structure", type=int, default=240,
+                    help="random expressions with selections, joins or products")
     ap.add_argument("--batch", type=int, default=4, help="expressions per floe job")
     ap.add_argument("--depth", type=int, default=4, help="maximum tree depth")
     ap.add_argument("--keep", help="write the files here and keep them")
@@ -822,6 +1384,7 @@ def run_all(args, floe, work, t0):
     gen = Generator(rng, variables)
     cases = []  # (text, expected value, error bound or None)
     cases += fixed_cases(variables)
+    cases += fixed_structure_cases(variables)
     nfixed = len(cases)
     seen = set()
     attempts = 0
@@ -835,6 +1398,26 @@ def run_all(args, floe, work, t0):
             continue
         seen.add(node.s)
         cases.append((node.s, np.asarray(node.v), node.err))
+    nrandom = len(cases) - nfixed
+
+    # selections, joins and products, composed with the rest; the first ones
+    # over the full 3-D inputs alone, to run again with --chunks below
+    full = sorted(n for n, a in variables.items() if a.shape == variables["x"].shape)
+    structure = []
+    attempts = 0
+    while len(structure) < args.structure and attempts < args.structure * 50:
+        attempts += 1
+        gen.only = set(full) if len(structure) < args.structure // 4 else None
+        try:
+            node = gen.case_structure(args.depth)
+        except (Reject, ValueError, TypeError, OverflowError, IndexError):
+            continue
+        if node.s in seen or len(node.s) > 600:
+            continue
+        seen.add(node.s)
+        structure.append((node.s, np.asarray(node.v), node.err))
+    gen.only = None
+    cases += structure
 
     failures = []
     batches = [cases[j:j + args.batch] for j in range(0, len(cases), args.batch)]
@@ -901,12 +1484,34 @@ def run_all(args, floe, work, t0):
             if msg:
                 failures.append((c[0], cmd, msg))
 
-    for text in EXPECTED_ERRORS:
+    # the structure cases over the full inputs in other chunks, so that inner
+    # lengths and slices straddle chunk boundaries another way
+    some = [c for c in structure if not (set(re.findall(r"[A-Za-z_]\w*", c[0])) &
+                                         (set(variables) - set(full)))]
+    some = some[:max(8, args.structure // 5)]
+    nchunked = len(some)
+    for j in range(0, len(some), args.batch):
+        batch = some[j:j + args.batch]
+        chunks = ",".join(str(int(rng.integers(1, d + 1))) for d in variables["x"].shape)
+        res, cmd, err, rc = runner.run([c[0] for c in batch], 2, tag="chunks", chunks=chunks)
+        if res is None:
+            failures.append(("; ".join(c[0] for c in batch), cmd, f"exit {rc}: {err.strip()}"))
+            continue
+        for c, got in zip(batch, res):
+            msg = compare(got, c[1], c[2])
+            if msg:
+                failures.append((c[0], cmd, msg))
+
+    errors = [(t, None) for t in EXPECTED_ERRORS] + list(EXPECTED_STRUCTURE_ERRORS)
+    for text, word in errors:
         res, cmd, err, rc = runner.run([text], 2, tag="err")
         first = err.lstrip().split("\n", 1)[0]
         if rc != 1 or not first.startswith("floe: "):
             failures.append((text, cmd, f"NumPy refuses this; floe exited {rc} "
                              f"(expected 1 and a 'floe: ' message): {err.strip()[:300]}"))
+        elif word is not None and word.lower() not in err.lower():
+            failures.append((text, cmd, f"the message does not say '{word}': "
+                             f"{err.strip()[:300]}"))
         elif os.path.exists(os.path.join(work, "err.h5")):
             failures.append((text, cmd, "a failed job left its output file behind"))
 
@@ -914,8 +1519,11 @@ def run_all(args, floe, work, t0):
     for text, cmd, msg in failures:
         print(f"\nFAIL {text}\n  command: {shlex.join(cmd)}\n  inputs: {shapes}\n"
               + "\n".join("  " + line for line in msg.splitlines()))
-    print(f"oracle_eval: {len(cases)} expressions in {len(batches)} jobs "
-          f"({runner.runs} floe runs), {len(failures)} failures, {elapsed:.1f} s")
+    print(f"oracle_eval: {len(cases)} expressions ({nfixed} fixed, {nrandom} random, "
+          f"{len(structure)} random with selections, joins or products, {nchunked} of them "
+          f"again in other chunks) and "
+          f"{len(errors)} refused ones in {len(batches)} jobs ({runner.runs} floe runs), "
+          f"{len(failures)} failures, {elapsed:.1f} s")
     return 1 if failures else 0
 
 
