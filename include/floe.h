@@ -693,6 +693,17 @@ FLOE_API floe_array *floe_pad(floe_array *a, floe_shape before, floe_shape after
  *  is FLOE_ERR_INVALID then. */
 FLOE_API floe_array *floe_take(floe_array *a, floe_array *indices, int axis);
 
+/** The same elements in C order in another shape (one entry may be -1).
+ *  Axes at the end that both shapes share keep their chunks; the result's
+ *  other chunks hold about as many elements as the input's. */
+FLOE_API floe_array *floe_reshape(floe_array *a, floe_shape shape);
+/** a[mask] for a bool mask of a's shape: the selected elements in C order,
+ *  1-D.  The result's length depends on the mask's values, so the mask is
+ *  computed when floe_mask is called (one byte per element of memory while
+ *  it runs) and kept as the selected positions (eight bytes each); the
+ *  array itself stays lazy. */
+FLOE_API floe_array *floe_mask(floe_array *a, floe_array *mask);
+
 /** The matrix product (NumPy's matmul, a @ b): 2-D by 2-D, and a 1-D
  *  operand as a row (left) or a column (right) vector, dropped from the
  *  result.  Floating types through OpenBLAS (single-threaded inside a

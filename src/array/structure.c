@@ -915,3 +915,150 @@ floe_array *floe_median(floe_array *a, int axis) {
 floe_array *floe_quantile(floe_array *a, double q, int axis) {
   return along_axis("floe_quantile", a, axis, FLOE__AXIS_QUANTILE, q);
 }
+
+/* --------------------------------------------------------------- reshape */
+
+floe_array *floe_reshape(floe_array *a, floe_shape shape) {
+  const char *op = "floe_reshape";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *r = floe__check_args(op, &a, 1, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node;
+  if (shape.ndim < 0 || shape.ndim > FLOE_MAX_DIMS) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: a shape of %d dimensions", op,
+                              shape.ndim);
+  }
+  int64_t size = floe__node_size(x), known = 1;
+  int unknown = -1;
+  for (int d = 0; d < shape.ndim; d++) {
+    if (shape.dim[d] == -1 && unknown < 0) {
+      unknown = d;
+    } else if (shape.dim[d] < 0) {
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                "%s: can only specify one unknown dimension, and no negative one",
+                                op);
+    } else {
+      known *= shape.dim[d];
+    }
+  }
+  if (unknown >= 0) {
+    if (known == 0 || size % known != 0) {
+      char s0[128];
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                "%s: cannot reshape an array of size %lld and shape %s with -1",
+                                op, (long long)size,
+                                floe__shape_str(x->ndim, x->shape, s0, sizeof s0));
+    }
+    shape.dim[unknown] = size / known;
+    known = size;
+  }
+  if (known != size) {
+    char s0[128], s1[128];
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                              "%s: cannot reshape an array of size %lld from %s into %s", op,
+                              (long long)size, floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                              floe__shape_str(shape.ndim, shape.dim, s1, sizeof s1));
+  }
+  bool same = shape.ndim == x->ndim;
+  for (int d = 0; same && d < x->ndim; d++) {
+    same = shape.dim[d] == x->shape[d];
+  }
+  if (same) {
+    floe__node_ref(x);
+    return floe__handle_new(ctx, x);
+  }
+  floe__node p = {.kind = FLOE__NODE_RESHAPE, .dtype = x->dtype, .weak = x->weak, .nin = 1};
+  p.in[0] = x;
+  p.ndim = shape.ndim;
+  memcpy(p.shape, shape.dim, sizeof(int64_t) * (size_t)shape.ndim);
+  /* the trailing axes both shapes share keep their chunks; the leading
+     ones take about as many elements as an input chunk holds */
+  int k = 0;
+  while (k < x->ndim && k < shape.ndim &&
+         x->shape[x->ndim - 1 - k] == shape.dim[shape.ndim - 1 - k]) {
+    k++;
+  }
+  int64_t in_elems = 1, tail = 1;
+  for (int d = 0; d < x->ndim; d++) {
+    in_elems *= x->chunk[d];
+  }
+  for (int i = 0; i < k; i++) {
+    p.chunk[shape.ndim - 1 - i] = x->chunk[x->ndim - 1 - i];
+    tail *= x->chunk[x->ndim - 1 - i];
+  }
+  int64_t budget = in_elems / (tail > 0 ? tail : 1);
+  for (int d = shape.ndim - 1 - k; d >= 0; d--) {
+    int64_t len = shape.dim[d] > 0 ? shape.dim[d] : 1;
+    int64_t c = budget < 1 ? 1 : (budget < len ? budget : len);
+    p.chunk[d] = c;
+    budget /= c;
+  }
+  return floe__make(ctx, &p);
+}
+
+/* ---------------------------------------------------------------- masks */
+
+floe_array *floe_mask(floe_array *a, floe_array *mask) {
+  const char *op = "floe_mask";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, mask};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  floe__node *x = a->node, *m = mask->node;
+  bool same = m->ndim == x->ndim;
+  for (int d = 0; same && d < x->ndim; d++) {
+    same = m->shape[d] == x->shape[d];
+  }
+  if (m->dtype != FLOE_BOOL || !same) {
+    char s0[128], s1[128];
+    return floe__handle_error(ctx, m->dtype != FLOE_BOOL ? FLOE_ERR_DTYPE : FLOE_ERR_SHAPE,
+                              "%s: the mask must be a bool array of the array's shape %s (got %s "
+                              "%s)",
+                              op, floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                              floe_dtype_name(m->dtype),
+                              floe__shape_str(m->ndim, m->shape, s1, sizeof s1));
+  }
+  /* the selected positions, counted and listed chunk by chunk would need a
+     second pass; the mask is computed whole here (one byte per element)
+     and kept as indices (eight bytes per selected element) */
+  int64_t n = floe__node_size(x);
+  uint8_t *bits = malloc((size_t)(n > 0 ? n : 1));
+  if (bits == NULL) {
+    return floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory for a mask of %lld bytes",
+                              op, (long long)n);
+  }
+  floe_status st = n > 0 ? floe_compute(mask, bits, (size_t)n) : FLOE_OK;
+  if (st != FLOE_OK) {
+    free(bits);
+    return floe__handle_error(ctx, st, "%s: computing the mask: %s", op, floe__error_slot()->msg);
+  }
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; i++) {
+    count += bits[i] != 0;
+  }
+  int64_t *idx = malloc((size_t)(count > 0 ? count : 1) * sizeof *idx);
+  if (idx == NULL) {
+    free(bits);
+    return floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory for %lld indices", op,
+                              (long long)count);
+  }
+  for (int64_t i = 0, j = 0; i < n; i++) {
+    if (bits[i]) {
+      idx[j++] = i;
+    }
+  }
+  free(bits);
+  floe_array *flat = floe_reshape(a, FLOE_SHAPE(-1));
+  floe_array *where = floe_from_buffer(ctx, FLOE_INT64, FLOE_SHAPE(count), FLOE_AUTO, idx);
+  floe_array *out = floe_take(flat, where, 0);
+  floe_release(where);
+  floe_release(flat);
+  free(idx); /* floe_take computed its copy of the indices */
+  return out;
+}

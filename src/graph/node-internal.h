@@ -37,6 +37,7 @@ typedef enum floe__node_kind {
   FLOE__NODE_CONCAT, /* two inputs joined along an axis */
   FLOE__NODE_MATMUL, /* the product of two matrices */
   FLOE__NODE_AXIS,   /* along one axis, whole in every chunk: scans, sort, quantiles */
+  FLOE__NODE_RESHAPE, /* the same elements in C order, another shape */
 } floe__node_kind;
 
 typedef enum floe__axis_op {

@@ -22,7 +22,8 @@
 
 bool floe__node_is_produced(const floe__node *n) {
   return n->kind == FLOE__NODE_GATHER || n->kind == FLOE__NODE_CONCAT ||
-         n->kind == FLOE__NODE_MATMUL || n->kind == FLOE__NODE_AXIS;
+         n->kind == FLOE__NODE_MATMUL || n->kind == FLOE__NODE_AXIS ||
+         n->kind == FLOE__NODE_RESHAPE;
 }
 
 /* ------------------------------------------------------------ the chunks */
@@ -1084,6 +1085,204 @@ static floe_status build_axis(floe__lower *L, int li) {
   return FLOE_OK;
 }
 
+/* ---------------------------------------------------------------- reshape */
+
+/* The walk of an output block of a reshape over its input: runs of
+ * elements contiguous in both, each in one input block.  Calls `run` for
+ * each run with the input block coordinates, the element's offset in that
+ * block (from its origin, in the block's strides), the output offset in
+ * the block buffer and the length; `change` is true when the input block
+ * differs from the previous run's. */
+typedef struct rs_walk {
+  const lnode *m;
+  const floe__node *out;
+  const int64_t *lo, *hi;
+  const int64_t *ostride; /* the output block's C strides */
+} rs_walk;
+
+typedef floe_status (*rs_fn)(void *ctx, const int64_t *bc, bool change, int64_t elem,
+                             int64_t dst, int64_t len);
+
+static floe_status rs_run(const rs_walk *w, rs_fn fn, void *ctx) {
+  const floe__node *in = w->m->n, *out = w->out;
+  const int ind = in->ndim, ond = out->ndim;
+  int64_t ofs[FLOE_MAX_DIMS], c = 1; /* the output's C strides, whole array */
+  for (int d = ond - 1; d >= 0; d--) {
+    ofs[d] = c;
+    c *= out->shape[d];
+  }
+  int64_t istr[FLOE_MAX_DIMS]; /* the input's strides within a block */
+  c = 1;
+  for (int d = ind - 1; d >= 0; d--) {
+    istr[d] = w->m->ch != NULL ? w->m->ch->cstride[d] : c;
+    c *= in->shape[d];
+  }
+  int64_t it[FLOE_MAX_DIMS] = {0}, prev[FLOE_MAX_DIMS];
+  bool have = false;
+  for (int d = 0; d < ond; d++) {
+    it[d] = w->lo[d];
+  }
+  const int last = ond - 1;
+  for (;;) {
+    int64_t f = 0, dst = 0;
+    for (int d = 0; d < ond; d++) {
+      f += (d == last ? w->lo[d] : it[d]) * ofs[d];
+      dst += ((d == last ? w->lo[d] : it[d]) - w->lo[d]) * w->ostride[d];
+    }
+    int64_t left = ond > 0 ? w->hi[last] - w->lo[last] : 1;
+    while (left > 0) {
+      int64_t co[FLOE_MAX_DIMS], rest = f, bc[FLOE_MAX_DIMS];
+      for (int d = ind - 1; d >= 0; d--) {
+        co[d] = rest % in->shape[d];
+        rest /= in->shape[d];
+      }
+      int64_t r = left;
+      if (ind > 0) {
+        int64_t row_left = in->shape[ind - 1] - co[ind - 1];
+        int64_t cl = block_len(w->m, ind - 1);
+        int64_t blk_left = cl - co[ind - 1] % cl;
+        r = r < row_left ? r : row_left;
+        r = r < blk_left ? r : blk_left;
+      }
+      int64_t elem = 0;
+      bool change = !have;
+      for (int d = 0; d < ind; d++) {
+        bc[d] = co[d] / block_len(w->m, d);
+        change = change || bc[d] != prev[d];
+        elem += (co[d] - bc[d] * block_len(w->m, d)) * istr[d];
+      }
+      FLOE_FORWARD_IF_ERROR(fn(ctx, bc, change, elem, dst, r));
+      memcpy(prev, bc, sizeof prev);
+      have = true;
+      f += r;
+      dst += r;
+      left -= r;
+    }
+    int d = last - 1;
+    for (; d >= 0; d--) {
+      if (++it[d] < w->hi[d]) {
+        break;
+      }
+      it[d] = w->lo[d];
+    }
+    if (d < 0) {
+      return FLOE_OK;
+    }
+  }
+}
+
+typedef struct rs_copy {
+  floe__lower *L;
+  const lnode *m;
+  view v;
+  bool open;
+  unsigned char *out;
+  size_t esz;
+} rs_copy;
+
+static floe_status rs_copy_fn(void *ctx, const int64_t *bc, bool change, int64_t elem,
+                              int64_t dst, int64_t len) {
+  rs_copy *c = ctx;
+  if (change) {
+    if (c->open) {
+      close_block(c->L, c->m, &c->v);
+      c->open = false;
+    }
+    FLOE_FORWARD_IF_ERROR(open_block(c->L, c->m, bc, &c->v));
+    c->open = true;
+  }
+  memcpy(c->out + (size_t)dst * c->esz, c->v.base + (size_t)elem * c->esz, (size_t)len * c->esz);
+  return FLOE_OK;
+}
+
+typedef struct rs_dep {
+  floe__lower *L;
+  floe_task *t;
+  lnode *m;
+  bool release;
+} rs_dep;
+
+static floe_status rs_dep_fn(void *ctx, const int64_t *bc, bool change, int64_t elem,
+                             int64_t dst, int64_t len) {
+  (void)elem;
+  (void)dst;
+  (void)len;
+  rs_dep *d = ctx;
+  if (!change) {
+    return FLOE_OK;
+  }
+  if (d->release) {
+    if (!is_flat(d->m) && (d->m->ch->file || d->m->ch->produced)) {
+      floe__store_done(d->L->store, &d->m->ch->c[flat_of(d->m, bc)]);
+    }
+  } else {
+    depend_block(d->L, d->t, d->m, bc);
+  }
+  return FLOE_OK;
+}
+
+static floe_status rs_task(void *arg) {
+  sel_arg *a = arg;
+  floe__lower *L = a->L;
+  const lnode *x = &L->ln[a->ln];
+  lnode *m = &L->ln[x->in[0]];
+  rs_walk w = {m, x->n, a->lo, a->hi, x->ch->cstride};
+  if (x->ch->readers[a->flat] == 0) {
+    rs_dep d = {L, NULL, m, true};
+    return rs_run(&w, rs_dep_fn, &d);
+  }
+  floe__chunk *c = &x->ch->c[a->flat];
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a reshape", &L->io);
+  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
+  if (st == FLOE_OK) {
+    memset(buf, 0, c->bytes);
+    rs_copy cp = {.L = L, .m = m, .out = buf, .esz = floe_dtype_size(x->n->dtype)};
+    st = rs_run(&w, rs_copy_fn, &cp);
+    if (cp.open) {
+      close_block(L, m, &cp.v);
+    }
+  }
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+static floe_status build_reshape(floe__lower *L, int li) {
+  FLOE_FORWARD_IF_ERROR(ensure_input(L, L->ln[li].in[0]));
+  FLOE_FORWARD_IF_ERROR(make_produced(L, li));
+  lnode *x = &L->ln[li];
+  lnode *m = &L->ln[x->in[0]];
+  const floe__node *n = x->n;
+  floe__lower_note_task(L, x->ch->block_bytes + (m->ch != NULL ? m->ch->block_bytes : 0),
+                        "copying a chunk of a reshape");
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  grid g = grid_of(n);
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  for (int64_t b = 0; b < g.total; b++) {
+    sel_arg *a = floe__lower_alloc(L, sizeof *a);
+    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->ln = li;
+    a->flat = b;
+    chunk_region(n, coord, a->lo, a->hi);
+    floe_task *t = floe__lower_task(L, rs_task, a, "reshape");
+    rs_walk w = {m, n, a->lo, a->hi, x->ch->cstride};
+    rs_dep d = {L, t, m, false};
+    FLOE_FORWARD_IF_ERROR(rs_run(&w, rs_dep_fn, &d));
+    x->done[b] = t;
+    next_coord(n->ndim, g.n, coord);
+  }
+  return FLOE_OK;
+}
+
 /* ---------------------------------------------------------------- entry */
 
 floe_status floe__produce(floe__lower *L, int li) {
@@ -1098,6 +1297,8 @@ floe_status floe__produce(floe__lower *L, int li) {
     return build_matmul(L, li);
   case FLOE__NODE_AXIS:
     return build_axis(L, li);
+  case FLOE__NODE_RESHAPE:
+    return build_reshape(L, li);
   default:
     return ensure_input(L, li);
   }
