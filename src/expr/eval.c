@@ -187,13 +187,12 @@ static floe_array *step(run *r, const floe__instr *in) {
     int axis = in->u.along.axis;
     if (!in->u.along.has_axis) {
       if (floe_array_ndim(a) != 1 && in->u.along.op != FLOE__AX_SORT) {
-        floe__expr_fail(r->err, FLOE_ERR_INVALID, in->pos,
-                        "give the axis (axis=k) for an array of %d dimensions",
-                        floe_array_ndim(a));
+        /* NumPy's axis=None: over the flattened array */
+        floe_array *flat = floe_reshape(a, FLOE_SHAPE(-1));
         floe_release(a);
-        return NULL;
+        a = flat;
       }
-      axis = -1; /* 1-D; sort's default is the last axis */
+      axis = -1; /* sort's default is the last axis */
     }
     switch (in->u.along.op) {
     case FLOE__AX_CUMSUM:
@@ -215,6 +214,18 @@ static floe_array *step(run *r, const floe__instr *in) {
     floe_release(a);
     return out;
   }
+  case FLOE__OP_RESHAPE:
+    a = pop(r);
+    out = floe_reshape(a, in->u.shape);
+    floe_release(a);
+    return out;
+  case FLOE__OP_MASK:
+    b = pop(r);
+    a = pop(r);
+    out = floe_mask(a, b);
+    floe_release(a);
+    floe_release(b);
+    return out;
   case FLOE__OP_REDUCE:
     a = pop(r);
     if (check_axes(r, &in->u.reduce, a)) {

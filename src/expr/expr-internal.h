@@ -110,6 +110,7 @@ typedef enum floe__fn_kind {
   FLOE__FN_PRODUCT, /* op: FLOE__PROD_* */
   FLOE__FN_JOIN,    /* op: 0 concatenate, 1 stack; a tuple of arrays, then axis */
   FLOE__FN_AXIS,    /* op: FLOE__AX_*; (x[, q], axis) */
+  FLOE__FN_RESHAPE, /* op: 0 reshape(x, shape), 1 ravel(x) */
 } floe__fn_kind;
 
 enum { FLOE__PROD_MATMUL, FLOE__PROD_DOT, FLOE__PROD_OUTER };
@@ -149,6 +150,8 @@ typedef enum floe__opcode {
   FLOE__OP_PRODUCT,   /* pop 2, .op: FLOE__PROD_* (a @ b is matmul) */
   FLOE__OP_JOIN,      /* pop .join.n, .join: concatenate or stack */
   FLOE__OP_AXIS,      /* pop 1, .along: cumsum, cumprod, sort, median, quantile */
+  FLOE__OP_RESHAPE,   /* pop 1, .shape */
+  FLOE__OP_MASK,      /* pop 2: a[mask] */
 } floe__opcode;
 
 /* A subscript as written: at most FLOE__EXPR_MAX_INDEX items. */
@@ -191,6 +194,7 @@ typedef struct floe__instr {
       bool has_axis;
       double q;
     } along;
+    floe_shape shape;
   } u;
 } floe__instr;
 

@@ -41,6 +41,8 @@ static const floe__fn fns[] = {
     {"sort", FLOE__FN_AXIS, FLOE__AX_SORT, 1, 2},
     {"median", FLOE__FN_AXIS, FLOE__AX_MEDIAN, 1, 2},
     {"quantile", FLOE__FN_AXIS, FLOE__AX_QUANTILE, 2, 3},
+    {"reshape", FLOE__FN_RESHAPE, 0, 2, 2},
+    {"ravel", FLOE__FN_RESHAPE, 1, 1, 1},
 };
 
 static bool same(const char *name, const char *s, size_t len) {

@@ -88,6 +88,7 @@ static int stack_effect(const floe__instr *in) {
   case FLOE__OP_BINARY:
   case FLOE__OP_LOGIC:
   case FLOE__OP_PRODUCT:
+  case FLOE__OP_MASK:
     return -1;
   case FLOE__OP_JOIN:
     return 1 - in->u.join.n;
@@ -246,6 +247,7 @@ static bool parse_dtype(parser *p, floe_dtype *dtype) {
 
 static bool parse_expr(parser *p);
 static bool parse_unary(parser *p);
+static bool parse_index_int(parser *p, int64_t *value, bool *given);
 
 /* A call's state while its arguments are read. */
 typedef struct call {
@@ -256,6 +258,44 @@ typedef struct call {
   bool keywords;                                    /* a keyword argument was seen */
   floe__instr in;
 } call;
+
+/* A shape: an integer or a tuple of them (-1 for one unknown length). */
+static bool parse_shape(parser *p, floe_shape *shape) {
+  size_t pos = p->t->pos;
+  bool tuple = p->t->kind == FLOE__TOK_LPAREN;
+  shape->ndim = 0;
+  if (tuple) {
+    advance(p);
+  }
+  while (!tuple || p->t->kind != FLOE__TOK_RPAREN) {
+    if (shape->ndim == FLOE_MAX_DIMS) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos, "more than %d axes",
+                             FLOE_MAX_DIMS);
+    }
+    int64_t v = 0;
+    bool given;
+    if (!parse_index_int(p, &v, &given)) {
+      return false;
+    }
+    if (!given) {
+      return floe__expr_fail(p->err, FLOE_ERR_INVALID, p->t->pos,
+                             "a shape is an integer or a tuple of integers");
+    }
+    shape->dim[shape->ndim++] = v;
+    if (!tuple) {
+      return true;
+    }
+    if (p->t->kind == FLOE__TOK_COMMA) {
+      advance(p);
+    } else if (p->t->kind != FLOE__TOK_RPAREN) {
+      return p->t->kind == FLOE__TOK_END
+                 ? floe__expr_fail(p->err, FLOE_ERR_INVALID, pos, "'(' was never closed")
+                 : fail_found(p, "',' or ')'");
+    }
+  }
+  advance(p);
+  return true;
+}
 
 /* A constant number argument ([-]int or float), as quantile's q. */
 static bool parse_number(parser *p, const char *what, double *value) {
@@ -347,6 +387,11 @@ static bool parse_positional(parser *p, call *c) {
       return parse_small_int(p, "axis", &c->in.u.join.axis, &pos);
     }
     return parse_tuple(p, c);
+  case FLOE__FN_RESHAPE:
+    if (i == 1) {
+      return parse_shape(p, &c->in.u.shape);
+    }
+    return parse_expr(p);
   case FLOE__FN_AXIS:
     if (i == 1 && c->fn->op == FLOE__AX_QUANTILE) {
       return parse_number(p, "q", &c->in.u.along.q);
@@ -516,6 +561,12 @@ static bool parse_call(parser *p) {
     c.in.code = FLOE__OP_AXIS;
     c.in.u.along.op = fn->op;
     return emit(p, c.in);
+  case FLOE__FN_RESHAPE:
+    c.in.code = FLOE__OP_RESHAPE;
+    if (fn->op == 1) {
+      c.in.u.shape = FLOE_SHAPE(-1);
+    }
+    return emit(p, c.in);
   }
   return false;
 }
@@ -648,11 +699,30 @@ static bool parse_index_int(parser *p, int64_t *value, bool *given) {
   return true;
 }
 
-/* [i, a:b:c, None, ...]: basic indexing with integer constants. */
+/* [i, a:b:c, None, ...]: basic indexing with integer constants; or
+ * [mask]: a bool array expression. */
 static bool parse_subscript(parser *p) {
   floe__instr in = {.code = FLOE__OP_SLICE, .pos = p->t->pos};
   size_t open = p->t->pos;
   advance(p); /* '[' */
+  const floe__tok_kind k0 = p->t->kind, k1 = peek2(p)->kind;
+  bool basic = k0 == FLOE__TOK_ELLIPSIS || k0 == FLOE__TOK_COLON || k0 == FLOE__TOK_RBRACKET ||
+               tok_is(p, p->t, "None") ||
+               (k0 == FLOE__TOK_INT && (k1 == FLOE__TOK_COMMA || k1 == FLOE__TOK_COLON ||
+                                        k1 == FLOE__TOK_RBRACKET)) ||
+               (k0 == FLOE__TOK_MINUS && k1 == FLOE__TOK_INT);
+  if (!basic) {
+    if (!parse_expr(p)) {
+      return false;
+    }
+    if (p->t->kind != FLOE__TOK_RBRACKET) {
+      return p->t->kind == FLOE__TOK_END
+                 ? floe__expr_fail(p->err, FLOE_ERR_INVALID, open, "'[' was never closed")
+                 : fail_found(p, "']' (a mask is a single bool array)");
+    }
+    advance(p);
+    return emit_op(p, FLOE__OP_MASK, 0, open);
+  }
   floe__expr_slice *s = &in.u.slice;
   while (p->t->kind != FLOE__TOK_RBRACKET) {
     if (s->n == FLOE__EXPR_MAX_INDEX) {
