@@ -8,14 +8,20 @@
  *              to an HDF5 dataset with those chunks, under a memory limit of
  *              256 MiB; the file is then checked against the same numbers
  *              (floe_all(y == x)) and the peak RSS of the process reported.
+ *   W9         the median along axis 0 of a rows x cols float64 caller buffer
+ *              (20000 x 10000, FLOE_AUTO chunks) holding a fixed pattern,
+ *              into a caller buffer of cols doubles; seconds of floe_compute
+ *              (median of --reps after a warm-up).
  *
  *   bench_structure --workload W3-matmul [--n 4096] [--threads 2] [--reps 3]
  *   bench_structure --workload W8 [--n 16384] [--memory-limit 256MiB] [--dir DIR]
+ *   bench_structure --workload W9 [--rows 20000] [--cols 10000] [--threads 2] [--reps 3]
  *
- * Prints one line per measure: "W3-matmul floe seconds S checksum C" or
- * "W8 floe seconds S peak_rss_mb R ok 1 spilled B reloaded B".  The checksum
- * of C (the sum of its elements) is what bench/structure.py compares with
- * NumPy's. */
+ * Prints one line per measure: "W3-matmul floe seconds S checksum C",
+ * "W8 floe seconds S peak_rss_mb R ok 1 spilled B reloaded B" or
+ * "W9 floe seconds S checksum C".  The checksums (the sum of C's elements,
+ * the sum of the cols medians in index order) are what bench/structure.py
+ * compares with NumPy's: W3's within rounding, W9's bit for bit. */
 #define _POSIX_C_SOURCE 200809L
 #include <floe.h>
 #include <stdio.h>
@@ -143,15 +149,64 @@ static int w8(int64_t n, const char *limit, const char *dir, int threads) {
   return ok == 1.0 ? 0 : 1;
 }
 
+static int w9(int64_t rows, int64_t cols, int threads, int reps) {
+  floe_options *o = floe_options_new();
+  floe_options_set(o, FLOE_OPT_THREADS, (int64_t)threads);
+  floe_ctx *ctx;
+  if (floe_open(o, &ctx) != FLOE_OK) {
+    return fail(NULL, "floe_open");
+  }
+  floe_options_free(o);
+  double *x = malloc((size_t)(rows * cols) * sizeof(double));
+  double *m = malloc((size_t)cols * sizeof(double));
+  if (x == NULL || m == NULL) {
+    return fail(ctx, "out of memory");
+  }
+  /* the pattern bench/structure.py makes too; the products fit in int64 */
+  for (int64_t i = 0; i < rows; i++) {
+    for (int64_t j = 0; j < cols; j++) {
+      x[i * cols + j] = (double)((i * 7919 + j * 104729) % 1000003) / 1000003.0;
+    }
+  }
+  floe_array *X = floe_from_buffer(ctx, FLOE_FLOAT64, FLOE_SHAPE(rows, cols), FLOE_AUTO, x);
+  floe_array *M = floe_median(X, 0);
+  double *t = calloc((size_t)reps + 1, sizeof *t);
+  for (int r = 0; r <= reps; r++) {
+    double t0 = now();
+    if (floe_compute(M, m, (size_t)cols * sizeof(double)) != FLOE_OK) {
+      return fail(ctx, "floe_compute");
+    }
+    t[r] = now() - t0;
+  }
+  qsort(t + 1, (size_t)reps, sizeof *t, cmp_double);
+  /* in index order, as structure.py sums NumPy's medians, so equal medians give
+   * equal bits */
+  double sum = 0;
+  for (int64_t j = 0; j < cols; j++) {
+    sum += m[j];
+  }
+  printf("W9 floe seconds %.4f checksum %.17g threads %d peak_rss_mb %.0f\n", t[1 + reps / 2],
+         sum, threads, peak_rss_mb());
+  free(t);
+  free(x);
+  free(m);
+  floe_close(ctx);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *workload = "W3-matmul", *limit = "256MiB", *dir = "/tmp";
-  int64_t n = 0;
+  int64_t n = 0, rows = 20000, cols = 10000;
   int threads = 2, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--workload") == 0) {
       workload = argv[i + 1];
     } else if (strcmp(argv[i], "--n") == 0) {
       n = atoll(argv[i + 1]);
+    } else if (strcmp(argv[i], "--rows") == 0) {
+      rows = atoll(argv[i + 1]);
+    } else if (strcmp(argv[i], "--cols") == 0) {
+      cols = atoll(argv[i + 1]);
     } else if (strcmp(argv[i], "--threads") == 0) {
       threads = atoi(argv[i + 1]);
     } else if (strcmp(argv[i], "--reps") == 0) {
@@ -170,6 +225,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(workload, "W8") == 0) {
     return w8(n > 0 ? n : 16384, limit, dir, threads);
+  }
+  if (strcmp(workload, "W9") == 0) {
+    return w9(rows, cols, threads, reps);
   }
   fprintf(stderr, "bench_structure: unknown workload '%s'\n", workload);
   return 2;
