@@ -704,6 +704,39 @@ FLOE_API floe_array *floe_reshape(floe_array *a, floe_shape shape);
  *  array itself stays lazy. */
 FLOE_API floe_array *floe_mask(floe_array *a, floe_array *mask);
 
+/** One chunk handed to a floe_map_blocks function: its data (strides in
+ *  elements, C order), dtype, extents, where it starts in the whole array
+ *  (origin; with a halo, origin is where the halo starts and may be
+ *  negative) and its coordinates in the chunk grid. */
+typedef struct floe_block {
+  void *data;
+  floe_dtype dtype;
+  int ndim;
+  int64_t shape[FLOE_MAX_DIMS];
+  int64_t stride[FLOE_MAX_DIMS];
+  int64_t origin[FLOE_MAX_DIMS];
+  int64_t index[FLOE_MAX_DIMS];
+} floe_block;
+
+/** A user kernel: fills `out` from the n input blocks (read-only).  Runs on
+ *  a worker thread, any number at once; returns FLOE_OK, or a status with
+ *  a message (floe_error_set), which fails the compute. */
+typedef floe_status (*floe_block_fn)(void *user, const floe_block *out, const floe_block *in,
+                                     int n);
+
+/** Calls fn once per output chunk.  The inputs (1 to 3) share one shape,
+ *  which is the result's; they are rechunked to `out_chunks` (FLOE_AUTO:
+ *  the first input's chunks) so that block k of every input lines up with
+ *  block k of the output.  floe_map_overlap also gives each input block a
+ *  halo of depth.dim[d] elements on both sides of axis d, filled at the
+ *  array's edges by `mode` (FLOE_PAD_EDGE, or FLOE_PAD_CONSTANT with 0):
+ *  stencils.  The kernel must not keep pointers past its return. */
+FLOE_API floe_array *floe_map_blocks(floe_block_fn fn, void *user, floe_array *const *inputs,
+                                     int n, floe_dtype out_dtype, floe_shape out_chunks);
+FLOE_API floe_array *floe_map_overlap(floe_block_fn fn, void *user, floe_array *const *inputs,
+                                      int n, floe_dtype out_dtype, floe_shape depth,
+                                      floe_pad_mode mode);
+
 /** The matrix product (NumPy's matmul, a @ b): 2-D by 2-D, and a 1-D
  *  operand as a row (left) or a column (right) vector, dropped from the
  *  result.  Floating types through OpenBLAS (single-threaded inside a
@@ -711,6 +744,11 @@ FLOE_API floe_array *floe_mask(floe_array *a, floe_array *mask);
  *  Each output chunk sums the products of the operands' blocks along the
  *  inner axis in order.  FLOE_ERR_SHAPE when the inner lengths differ. */
 FLOE_API floe_array *floe_matmul(floe_array *a, floe_array *b);
+/** NumPy's tensordot with explicit axes: the sum over a's axes a_axes[i]
+ *  paired with b's b_axes[i]; the result has a's other axes, then b's.
+ *  Made of transposes, reshapes and one matmul. */
+FLOE_API floe_array *floe_tensordot(floe_array *a, floe_array *b, floe_axes a_axes,
+                                    floe_axes b_axes);
 /** NumPy's dot for arrays of at most two dimensions (matmul; a 0-d operand
  *  multiplies), and outer for two 1-D arrays (a[:, None] * b[None, :]). */
 FLOE_API floe_array *floe_dot(floe_array *a, floe_array *b);

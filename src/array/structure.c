@@ -1062,3 +1062,173 @@ floe_array *floe_mask(floe_array *a, floe_array *mask) {
   free(idx); /* floe_take computed its copy of the indices */
   return out;
 }
+
+/* ----------------------------------------------------------- user kernels */
+
+static floe_array *map(const char *op, floe_block_fn fn, void *user, floe_array *const *inputs,
+                       int n, floe_dtype out_dtype, floe_shape chunks, const int64_t *depth,
+                       floe_pad_mode mode) {
+  floe_ctx *ctx;
+  bool failed;
+  if (n < 1 || n > 3) {
+    floe__fail(FLOE_ERR_INVALID, "%s: %d inputs (1 to 3)", op, n);
+    return NULL;
+  }
+  floe_array *r = check_list(op, inputs, n, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  if (fn == NULL) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: the function is NULL", op);
+  }
+  if (!floe__dtype_valid(out_dtype)) {
+    return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)out_dtype);
+  }
+  const floe__node *x = inputs[0]->node;
+  for (int i = 1; i < n; i++) {
+    const floe__node *y = inputs[i]->node;
+    bool ok = y->ndim == x->ndim;
+    for (int d = 0; ok && d < x->ndim; d++) {
+      ok = y->shape[d] == x->shape[d];
+    }
+    if (!ok) {
+      char s0[128], s1[128];
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: input shapes %s and %s differ", op,
+                                floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                                floe__shape_str(y->ndim, y->shape, s1, sizeof s1));
+    }
+  }
+  floe__node p = {.kind = FLOE__NODE_MAP, .dtype = out_dtype, .nin = n, .ndim = x->ndim};
+  memcpy(p.shape, x->shape, sizeof p.shape);
+  if (chunks.ndim == -1) {
+    memcpy(p.chunk, x->chunk, sizeof p.chunk);
+  } else if (floe__resolve_chunks(ctx, op, out_dtype, x->ndim, x->shape, chunks, p.chunk) !=
+             FLOE_OK) {
+    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s", floe__error_slot()->msg);
+  }
+  p.p.map.fn = fn;
+  p.p.map.user = user;
+  floe_array *padded[3] = {NULL, NULL, NULL};
+  bool halo = false;
+  floe_shape w = {.ndim = x->ndim};
+  for (int d = 0; d < x->ndim; d++) {
+    p.p.map.depth[d] = depth != NULL ? depth[d] : 0;
+    w.dim[d] = p.p.map.depth[d];
+    halo = halo || w.dim[d] > 0;
+  }
+  for (int i = 0; i < n; i++) {
+    padded[i] = halo ? floe_pad(inputs[i], w, w, mode, 0.0) : inputs[i];
+    if (padded[i] == NULL || padded[i]->node->kind == FLOE__NODE_ERROR) {
+      floe_array *e = padded[i];
+      for (int k = 0; k < i && halo; k++) {
+        floe_release(padded[k]);
+      }
+      return e;
+    }
+    p.in[i] = padded[i]->node;
+  }
+  floe_array *out = floe__make(ctx, &p);
+  for (int i = 0; i < n && halo; i++) {
+    floe_release(padded[i]);
+  }
+  return out;
+}
+
+floe_array *floe_map_blocks(floe_block_fn fn, void *user, floe_array *const *inputs, int n,
+                            floe_dtype out_dtype, floe_shape out_chunks) {
+  return map("floe_map_blocks", fn, user, inputs, n, out_dtype, out_chunks, NULL,
+             FLOE_PAD_CONSTANT);
+}
+
+floe_array *floe_map_overlap(floe_block_fn fn, void *user, floe_array *const *inputs, int n,
+                             floe_dtype out_dtype, floe_shape depth, floe_pad_mode mode) {
+  const char *op = "floe_map_overlap";
+  if (n >= 1 && inputs != NULL && inputs[0] != NULL &&
+      (depth.ndim != inputs[0]->node->ndim || mode < FLOE_PAD_CONSTANT || mode > FLOE_PAD_EDGE)) {
+    return floe__handle_error(inputs[0]->ctx, FLOE_ERR_INVALID,
+                              "%s: depth has %d axes for arrays of %d, or the mode %d is unknown",
+                              op, depth.ndim, inputs[0]->node->ndim, (int)mode);
+  }
+  for (int d = 0; d < depth.ndim && d < FLOE_MAX_DIMS; d++) {
+    if (depth.dim[d] < 0 && n >= 1 && inputs != NULL && inputs[0] != NULL) {
+      return floe__handle_error(inputs[0]->ctx, FLOE_ERR_INVALID, "%s: negative depth", op);
+    }
+  }
+  return map(op, fn, user, inputs, n, out_dtype, FLOE_AUTO, depth.dim, mode);
+}
+
+/* ------------------------------------------------------------- tensordot */
+
+floe_array *floe_tensordot(floe_array *a, floe_array *b, floe_axes a_axes, floe_axes b_axes) {
+  const char *op = "floe_tensordot";
+  floe_ctx *ctx;
+  bool failed;
+  floe_array *args[2] = {a, b};
+  floe_array *r = floe__check_args(op, args, 2, &ctx, &failed);
+  if (failed) {
+    return r;
+  }
+  const floe__node *x = a->node, *y = b->node;
+  if (a_axes.n < 0 || a_axes.n != b_axes.n || a_axes.n > x->ndim || b_axes.n > y->ndim) {
+    return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                              "%s: %d and %d axes to contract (as many on both sides, each at most "
+                              "the array's rank)",
+                              op, a_axes.n, b_axes.n);
+  }
+  const int k = a_axes.n;
+  int pa[FLOE_MAX_DIMS], pb[FLOE_MAX_DIMS];
+  uint32_t ua = 0, ub = 0;
+  int64_t inner = 1, rows = 1, cols = 1;
+  for (int i = 0; i < k; i++) {
+    int ax = a_axes.axis[i] < 0 ? a_axes.axis[i] + x->ndim : a_axes.axis[i];
+    int bx = b_axes.axis[i] < 0 ? b_axes.axis[i] + y->ndim : b_axes.axis[i];
+    if (ax < 0 || ax >= x->ndim || bx < 0 || bx >= y->ndim || (ua & (1u << ax)) ||
+        (ub & (1u << bx))) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: bad or repeated axis pair (%d, %d)",
+                                op, a_axes.axis[i], b_axes.axis[i]);
+    }
+    if (x->shape[ax] != y->shape[bx]) {
+      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                                "%s: shape-mismatch for sum: axis %d has %lld, axis %d has %lld",
+                                op, ax, (long long)x->shape[ax], bx, (long long)y->shape[bx]);
+    }
+    ua |= 1u << ax;
+    ub |= 1u << bx;
+    pa[x->ndim - k + i] = ax; /* contracted axes last in a */
+    pb[i] = bx;               /* and first in b */
+    inner *= x->shape[ax];
+  }
+  floe_shape rs = {.ndim = 0};
+  for (int d = 0, j = 0; d < x->ndim; d++) {
+    if (!(ua & (1u << d))) {
+      pa[j++] = d;
+      rows *= x->shape[d];
+      rs.dim[rs.ndim++] = x->shape[d];
+    }
+  }
+  for (int d = 0, j = k; d < y->ndim; d++) {
+    if (!(ub & (1u << d))) {
+      pb[j++] = d;
+      cols *= y->shape[d];
+      if (rs.ndim == FLOE_MAX_DIMS) {
+        return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: more than %d result axes", op,
+                                  FLOE_MAX_DIMS);
+      }
+      rs.dim[rs.ndim++] = y->shape[d];
+    }
+  }
+  floe_axes ta = {.n = x->ndim}, tb = {.n = y->ndim};
+  memcpy(ta.axis, pa, sizeof(int) * (size_t)x->ndim);
+  memcpy(tb.axis, pb, sizeof(int) * (size_t)y->ndim);
+  floe_array *at = floe_transpose(a, ta), *bt = floe_transpose(b, tb);
+  floe_array *a2 = floe_reshape(at, FLOE_SHAPE(rows, inner));
+  floe_array *b2 = floe_reshape(bt, FLOE_SHAPE(inner, cols));
+  floe_array *c = matmul(op, a2, b2);
+  floe_array *out = floe_reshape(c, rs);
+  floe_release(at);
+  floe_release(bt);
+  floe_release(a2);
+  floe_release(b2);
+  floe_release(c);
+  return out;
+}

@@ -38,6 +38,7 @@ typedef enum floe__node_kind {
   FLOE__NODE_MATMUL, /* the product of two matrices */
   FLOE__NODE_AXIS,   /* along one axis, whole in every chunk: scans, sort, quantiles */
   FLOE__NODE_RESHAPE, /* the same elements in C order, another shape */
+  FLOE__NODE_MAP,     /* a user kernel per chunk, with an optional halo */
 } floe__node_kind;
 
 typedef enum floe__axis_op {
@@ -130,6 +131,11 @@ struct floe__node {
       int axis; /* of the input */
       double q;
     } axis;
+    struct {
+      floe_block_fn fn;
+      void *user;
+      int64_t depth[FLOE_MAX_DIMS]; /* inputs are padded by this much per side */
+    } map;
   } p;
   floe_status status; /* FLOE__NODE_ERROR */
   char *msg;

@@ -72,6 +72,12 @@ static uint64_t node_hash(const floe__node *n) {
   case FLOE__NODE_CONCAT:
     h = mix(h, (uint64_t)n->p.concat.axis);
     break;
+  case FLOE__NODE_MAP:
+    h = mix(mix(h, (uint64_t)(uintptr_t)n->p.map.fn), (uint64_t)(uintptr_t)n->p.map.user);
+    for (int d = 0; d < FLOE_MAX_DIMS; d++) {
+      h = mix(h, (uint64_t)n->p.map.depth[d]);
+    }
+    break;
   case FLOE__NODE_AXIS:
     h = mix(mix(h, (uint64_t)n->p.axis.op), (uint64_t)n->p.axis.axis);
     h = mix(h, bits_of(n->p.axis.q));
@@ -136,6 +142,9 @@ bool floe__node_same(const floe__node *a, const floe__node *b) {
            a->p.gather.take == b->p.gather.take && a->p.gather.take_axis == b->p.gather.take_axis;
   case FLOE__NODE_CONCAT:
     return a->p.concat.axis == b->p.concat.axis;
+  case FLOE__NODE_MAP:
+    return a->p.map.fn == b->p.map.fn && a->p.map.user == b->p.map.user &&
+           memcmp(a->p.map.depth, b->p.map.depth, sizeof a->p.map.depth) == 0;
   case FLOE__NODE_AXIS:
     return a->p.axis.op == b->p.axis.op && a->p.axis.axis == b->p.axis.axis &&
            bits_of(a->p.axis.q) == bits_of(b->p.axis.q);

@@ -23,7 +23,7 @@
 bool floe__node_is_produced(const floe__node *n) {
   return n->kind == FLOE__NODE_GATHER || n->kind == FLOE__NODE_CONCAT ||
          n->kind == FLOE__NODE_MATMUL || n->kind == FLOE__NODE_AXIS ||
-         n->kind == FLOE__NODE_RESHAPE;
+         n->kind == FLOE__NODE_RESHAPE || n->kind == FLOE__NODE_MAP;
 }
 
 /* ------------------------------------------------------------ the chunks */
@@ -1283,6 +1283,168 @@ static floe_status build_reshape(floe__lower *L, int li) {
   return FLOE_OK;
 }
 
+/* ------------------------------------------------------------ user kernels */
+
+/* The map of input i over output block [lo, hi): the same positions, in
+ * the input's coordinates, which are shifted by the halo (the inputs are
+ * padded by depth on both sides). */
+static void map_copy_map(const floe__node *n, const int64_t *lo, const int64_t *ext,
+                         copy_map *cm, int64_t *store) {
+  memset(cm->fixed, 0, sizeof cm->fixed);
+  int64_t at = 0;
+  for (int d = 0; d < n->ndim; d++) {
+    cm->src[d] = d;
+    cm->idx[d] = store + at;
+    for (int64_t p = 0; p < ext[d]; p++) {
+      cm->idx[d][p] = lo[d] + p; /* padded: output lo - depth is padded lo */
+    }
+    at += ext[d];
+  }
+}
+
+static floe_status map_task(void *arg) {
+  sel_arg *a = arg;
+  floe__lower *L = a->L;
+  const lnode *x = &L->ln[a->ln];
+  const floe__node *n = x->n;
+  const int nd = n->ndim, nin = n->nin;
+  int64_t ext[FLOE_MAX_DIMS], iext[FLOE_MAX_DIMS], total = 0;
+  size_t ielems = 1;
+  for (int d = 0; d < nd; d++) {
+    ext[d] = a->hi[d] - a->lo[d];
+    iext[d] = ext[d] + 2 * n->p.map.depth[d];
+    total += iext[d];
+    ielems *= (size_t)iext[d];
+  }
+  int64_t *idx = malloc((size_t)(total + 1) * sizeof *idx);
+  FLOE_RETURN_ERROR_IF(idx == NULL, FLOE_ERR_NOMEM, "out of memory for a kernel's indices");
+  if (x->ch->readers[a->flat] == 0) {
+    for (int i = 0; i < nin; i++) {
+      copy_map cm;
+      map_copy_map(n, a->lo, iext, &cm, idx);
+      release_copy(L, &L->ln[x->in[i]], nd, iext, &cm);
+    }
+    free(idx);
+    return FLOE_OK;
+  }
+  floe__chunk *c = &x->ch->c[a->flat];
+  floe__store_enter(L->store);
+  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a kernel's output",
+                                         &L->io);
+  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
+  floe_block in[3], out;
+  unsigned char *ibuf[3] = {NULL, NULL, NULL};
+  size_t ibytes[3] = {0, 0, 0};
+  for (int i = 0; i < nin && st == FLOE_OK; i++) {
+    const lnode *m = &L->ln[x->in[i]];
+    ibytes[i] = ielems * floe_dtype_size(m->n->dtype);
+    ibuf[i] = floe__store_alloc(L->store, ibytes[i], "a kernel's input block", &L->io);
+    if (ibuf[i] == NULL) {
+      st = floe__error_slot()->status;
+      break;
+    }
+    floe_block *b = &in[i];
+    memset(b, 0, sizeof *b);
+    b->data = ibuf[i];
+    b->dtype = m->n->dtype;
+    b->ndim = nd;
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+      b->shape[d] = iext[d];
+      b->stride[d] = s;
+      s *= iext[d];
+      b->origin[d] = a->lo[d] - n->p.map.depth[d];
+      b->index[d] = a->lo[d] / n->chunk[d];
+    }
+    copy_map cm;
+    map_copy_map(n, a->lo, iext, &cm, idx);
+    st = copy_from(L, m, nd, iext, b->stride, &cm, ibuf[i]);
+  }
+  if (st == FLOE_OK) {
+    memset(buf, 0, c->bytes);
+    memset(&out, 0, sizeof out);
+    out.data = buf;
+    out.dtype = n->dtype;
+    out.ndim = nd;
+    for (int d = 0; d < nd; d++) {
+      out.shape[d] = ext[d];
+      out.stride[d] = x->ch->cstride[d];
+      out.origin[d] = a->lo[d];
+      out.index[d] = a->lo[d] / n->chunk[d];
+    }
+    floe__error_slot()->set = 0;
+    st = n->p.map.fn(n->p.map.user, &out, in, nin);
+    if (st != FLOE_OK && !floe__error_slot()->set) {
+      st = floe__fail(st, "the kernel of floe_map_blocks failed on the chunk at index %lld",
+                      (long long)a->flat);
+    }
+  }
+  for (int i = 0; i < nin; i++) {
+    floe__store_release(L->store, ibuf[i], ibytes[i]);
+  }
+  free(idx);
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+static floe_status build_map(floe__lower *L, int li) {
+  for (int i = 0; i < L->ln[li].n->nin; i++) {
+    FLOE_FORWARD_IF_ERROR(ensure_input(L, L->ln[li].in[i]));
+  }
+  FLOE_FORWARD_IF_ERROR(make_produced(L, li));
+  lnode *x = &L->ln[li];
+  const floe__node *n = x->n;
+  uint64_t ws = 2 * x->ch->block_bytes;
+  for (int i = 0; i < n->nin; i++) {
+    const lnode *m = &L->ln[x->in[i]];
+    ws += 2 * (m->ch != NULL ? m->ch->block_bytes : 0);
+  }
+  floe__lower_note_task(L, ws, "running a kernel on a chunk");
+  if (floe__node_size(n) == 0) {
+    return FLOE_OK;
+  }
+  grid g = grid_of(n);
+  int64_t total = 0;
+  for (int d = 0; d < n->ndim; d++) {
+    total += n->chunk[d] + 2 * n->p.map.depth[d];
+  }
+  int64_t *idx = malloc((size_t)(total + 1) * sizeof *idx);
+  FLOE_RETURN_ERROR_IF(idx == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
+  int64_t coord[FLOE_MAX_DIMS] = {0};
+  floe_status st = FLOE_OK;
+  for (int64_t b = 0; b < g.total; b++) {
+    sel_arg *a = floe__lower_alloc(L, sizeof *a);
+    if (a == NULL) {
+      st = floe__fail(FLOE_ERR_NOMEM, "out of memory planning a compute");
+      break;
+    }
+    memset(a, 0, sizeof *a);
+    a->L = L;
+    a->ln = li;
+    a->flat = b;
+    chunk_region(n, coord, a->lo, a->hi);
+    floe_task *t = floe__lower_task(L, map_task, a, "kernel");
+    int64_t iext[FLOE_MAX_DIMS];
+    for (int d = 0; d < n->ndim; d++) {
+      iext[d] = a->hi[d] - a->lo[d] + 2 * n->p.map.depth[d];
+    }
+    for (int i = 0; i < n->nin; i++) {
+      copy_map cm;
+      map_copy_map(n, a->lo, iext, &cm, idx);
+      depend_copy(L, t, &L->ln[x->in[i]], n->ndim, iext, &cm);
+    }
+    x->done[b] = t;
+    next_coord(n->ndim, g.n, coord);
+  }
+  free(idx);
+  return st;
+}
+
 /* ---------------------------------------------------------------- entry */
 
 floe_status floe__produce(floe__lower *L, int li) {
@@ -1299,6 +1461,8 @@ floe_status floe__produce(floe__lower *L, int li) {
     return build_axis(L, li);
   case FLOE__NODE_RESHAPE:
     return build_reshape(L, li);
+  case FLOE__NODE_MAP:
+    return build_map(L, li);
   default:
     return ensure_input(L, li);
   }
