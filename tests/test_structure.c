@@ -2,21 +2,25 @@
  * structure.c, materialised by src/graph/produce.c): floe_slice,
  * floe_transpose, floe_rechunk, floe_broadcast_to, floe_expand_dims,
  * floe_squeeze, floe_concat, floe_stack, floe_pad, floe_take, floe_matmul,
- * floe_dot and floe_outer.
+ * floe_dot and floe_outer; and along an axis floe_cumsum, floe_cumprod,
+ * floe_sort, floe_median and floe_quantile.
  *
  * Every result is checked against a naive reference written here: plain C
  * loops over C-order buffers that restate NumPy's rules (slice bounds as
- * PySlice_AdjustIndices, broadcasting, promotion, matmul as a triple loop).
- * Copies must be exact, bit for bit; floating products are held to a
+ * PySlice_AdjustIndices, broadcasting, promotion, matmul as a triple loop,
+ * scans as sequential loops, sort and quantiles through qsort and NumPy's
+ * linear interpolation written out).  Copies, scans, sorts, medians and
+ * quantiles must be exact, bit for bit; floating products are held to a
  * relative bound against sum(|a||b|).  Inputs come in four kinds: caller
  * memory (floe_from_buffer), generated arrays (floe_random_uniform,
  * materialised by floe), an elementwise expression (x*2+1) and the result
  * of a reduction (max over a last axis), on every dtype, with ragged chunks
  * (shape (37, 23), chunks (8, 5)), and empty and length-1 axes; HDF5 and
  * persisted inputs too.  Beyond values: errors (status and message), NULL,
- * error and released arguments, products bit-identical for 1 and 2
- * threads, and a rechunk and a product under a 1 MiB memory limit that
- * spill and still give the unlimited run's bits. */
+ * error and released arguments, products and along-axis results
+ * bit-identical for 1 and 2 threads, and a rechunk, a product and scans,
+ * sorts and quantiles down columns under a 1 MiB memory limit that spill
+ * and still give the unlimited run's bits. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -2398,13 +2402,834 @@ Test(matmul, bit_identical_for_one_and_two_threads, .timeout = TEST_TIMEOUT_S) {
   finish(c1);
 }
 
+/* --------------------------------------------- scans, sort and quantiles */
+
+/* Lanes along `axis` of a dense array: how many there are, and where lane
+ * j (C order over the other axes) starts; *stride steps along it. */
+static int64_t lane_count(const dense *a, int axis) {
+  int64_t n = 1;
+  for (int d = 0; d < a->ndim; d++) {
+    n *= d == axis ? 1 : a->shape[d];
+  }
+  return n;
+}
+
+static int64_t lane_start(const dense *a, int axis, int64_t j, int64_t *stride) {
+  int64_t st[FLOE_MAX_DIMS + 2], shape[FLOE_MAX_DIMS + 2], idx[FLOE_MAX_DIMS + 2];
+  c_strides(a->ndim, a->shape, st);
+  int nd = 0;
+  for (int d = 0; d < a->ndim; d++) {
+    if (d != axis) {
+      shape[nd++] = a->shape[d];
+    }
+  }
+  unravel(j, nd, shape, idx);
+  int64_t off = 0;
+  for (int d = 0, k = 0; d < a->ndim; d++) {
+    if (d != axis) {
+      off += idx[k++] * st[d];
+    }
+  }
+  *stride = st[axis];
+  return off;
+}
+
+/* NumPy's cumsum and cumprod (add and multiply .accumulate): out[0] = x[0],
+ * then out[i] = out[i - 1] op x[i], one after the other, in the result's
+ * dtype: int64 for bool, uint8, int32 and int64 (wrapping), float32 and
+ * float64 as they are. */
+static dense ref_scan(const dense *a, int axis, bool prod) {
+  dense r = dense_new(is_float(a->dt) ? a->dt : I64, a->ndim, a->shape);
+  const int64_t n = a->shape[axis], lanes = lane_count(a, axis);
+  for (int64_t j = 0; j < lanes; j++) {
+    int64_t s, at = lane_start(a, axis, j, &s);
+    if (a->dt == F32) {
+      const float *x = (const float *)a->v;
+      float *y = (float *)r.v, acc = 0;
+      for (int64_t i = 0; i < n; i++) {
+        float v = x[at + i * s];
+        acc = i == 0 ? v : prod ? acc * v : acc + v;
+        y[at + i * s] = acc;
+      }
+    } else if (a->dt == F64) {
+      const double *x = (const double *)a->v;
+      double *y = (double *)r.v, acc = 0;
+      for (int64_t i = 0; i < n; i++) {
+        double v = x[at + i * s];
+        acc = i == 0 ? v : prod ? acc * v : acc + v;
+        y[at + i * s] = acc;
+      }
+    } else {
+      uint64_t acc = 0;
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t v = (uint64_t)get_i(a, at + i * s);
+        acc = i == 0 ? v : prod ? acc * v : acc + v;
+        ((int64_t *)r.v)[at + i * s] = (int64_t)acc;
+      }
+    }
+  }
+  return r;
+}
+
+static int cmp_u8(const void *pa, const void *pb) {
+  uint8_t a = *(const uint8_t *)pa, b = *(const uint8_t *)pb;
+  return (a > b) - (a < b);
+}
+
+static int cmp_i32(const void *pa, const void *pb) {
+  int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+  return (a > b) - (a < b);
+}
+
+static int cmp_i64(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  return (a > b) - (a < b);
+}
+
+/* floats: NaNs after everything (NumPy's sort order) */
+static int cmp_f32(const void *pa, const void *pb) {
+  float a = *(const float *)pa, b = *(const float *)pb;
+  if (isnan(a) || isnan(b)) {
+    return (int)isnan(a) - (int)isnan(b);
+  }
+  return (a > b) - (a < b);
+}
+
+static int cmp_f64(const void *pa, const void *pb) {
+  double a = *(const double *)pa, b = *(const double *)pb;
+  if (isnan(a) || isnan(b)) {
+    return (int)isnan(a) - (int)isnan(b);
+  }
+  return (a > b) - (a < b);
+}
+
+/* Lane j of a along `axis`, copied to tmp and sorted by qsort. */
+static void sorted_lane(const dense *a, int axis, int64_t j, unsigned char *tmp) {
+  static int (*const cmp[NDT])(const void *, const void *) = {cmp_u8,  cmp_u8,  cmp_i32,
+                                                              cmp_i64, cmp_f32, cmp_f64};
+  const size_t s = esz(a->dt);
+  const int64_t n = a->shape[axis];
+  int64_t st, at = lane_start(a, axis, j, &st);
+  for (int64_t i = 0; i < n; i++) {
+    memcpy(tmp + (size_t)i * s, a->v + (size_t)(at + i * st) * s, s);
+  }
+  qsort(tmp, (size_t)n, s, cmp[a->dt]);
+}
+
+static dense ref_sort(const dense *a, int axis) {
+  dense r = dense_new(a->dt, a->ndim, a->shape);
+  const size_t s = esz(a->dt);
+  const int64_t n = a->shape[axis], lanes = lane_count(a, axis);
+  unsigned char *tmp = malloc((size_t)n * s + 1);
+  cr_assert_not_null(tmp);
+  for (int64_t j = 0; j < lanes; j++) {
+    sorted_lane(a, axis, j, tmp);
+    int64_t st, at = lane_start(a, axis, j, &st);
+    for (int64_t i = 0; i < n; i++) {
+      memcpy(r.v + (size_t)(at + i * st) * s, tmp + (size_t)i * s, s);
+    }
+  }
+  free(tmp);
+  return r;
+}
+
+/* Element i of a C array of dtype dt, as a double. */
+static double raw_d(floe_dtype dt, const unsigned char *v, int64_t i) {
+  dense t = {.dt = dt, .v = (unsigned char *)v};
+  return get_d(&t, i);
+}
+
+/* np.quantile's "linear" method on a sorted lane of n > 0, written out:
+ * virtual index (n - 1) q, lo its floor, g = vi - lo, a = v[lo] and
+ * b = v[min(lo + 1, n - 1)], then _lerp with diff = b - a in the lane's
+ * dtype (float32 rounds, int32 and int64 wrap; NumPy refuses bool, taken
+ * here as 0 and 1) and everything else in double:
+ * g >= 0.5 ? b - diff (1 - g) : a + diff g. */
+static double ref_lerp(floe_dtype dt, const unsigned char *v, int64_t n, double q) {
+  double vi = (double)(n - 1) * q;
+  int64_t lo = (int64_t)floor(vi);
+  lo = lo > n - 1 ? n - 1 : lo;
+  int64_t hi = lo + 1 < n ? lo + 1 : n - 1;
+  double g = vi - (double)lo, a = raw_d(dt, v, lo), b = raw_d(dt, v, hi), diff;
+  switch (dt) {
+  case F32: {
+    float d = ((const float *)v)[hi] - ((const float *)v)[lo];
+    diff = d;
+    break;
+  }
+  case I32:
+    diff = (int32_t)((uint32_t)((const int32_t *)v)[hi] - (uint32_t)((const int32_t *)v)[lo]);
+    break;
+  case I64:
+    diff = (double)(int64_t)((uint64_t)((const int64_t *)v)[hi] -
+                             (uint64_t)((const int64_t *)v)[lo]);
+    break;
+  default:
+    diff = b - a; /* float64 as it is; uint8 and bool never wrap (b >= a) */
+    break;
+  }
+  return g >= 0.5 ? b - diff * (1.0 - g) : a + diff * g;
+}
+
+/* np.median of a sorted lane of n > 0: the middle element, or the mean of
+ * the middle two, (a + b) / 2, in float32 for float32 and in double for
+ * the rest. */
+static double ref_middle(floe_dtype dt, const unsigned char *v, int64_t n) {
+  int64_t k = (n - 1) / 2;
+  if (n % 2 == 1) {
+    return raw_d(dt, v, k);
+  }
+  if (dt == F32) {
+    float a = ((const float *)v)[k], b = ((const float *)v)[k + 1];
+    return (a + b) / 2.0f;
+  }
+  return (raw_d(dt, v, k) + raw_d(dt, v, k + 1)) / 2.0;
+}
+
+/* The median (median true) or quantile q of a along `axis`, which goes:
+ * float32 for the median of float32, float64 otherwise; NaN for a lane
+ * holding NaN.  The axis is not empty. */
+static dense ref_quantile(const dense *a, int axis, double q, bool median) {
+  int64_t shape[FLOE_MAX_DIMS + 2];
+  int nd = 0;
+  for (int d = 0; d < a->ndim; d++) {
+    if (d != axis) {
+      shape[nd++] = a->shape[d];
+    }
+  }
+  dense r = dense_new(median && a->dt == F32 ? F32 : F64, nd, shape);
+  const int64_t n = a->shape[axis];
+  cr_assert_gt(n, 0);
+  unsigned char *tmp = malloc((size_t)n * esz(a->dt));
+  cr_assert_not_null(tmp);
+  for (int64_t j = 0; j < r.n; j++) {
+    sorted_lane(a, axis, j, tmp);
+    double v;
+    if (is_float(a->dt) && isnan(raw_d(a->dt, tmp, n - 1))) {
+      v = NAN; /* NaNs sort last */
+    } else {
+      v = median ? ref_middle(a->dt, tmp, n) : ref_lerp(a->dt, tmp, n, q);
+    }
+    set_d(&r, j, v);
+  }
+  free(tmp);
+  return r;
+}
+
+enum { AX_CUMSUM, AX_CUMPROD, AX_SORT, AX_MEDIAN, AX_QUANTILE, AX_OPS };
+static const char *const AX_NAME[AX_OPS] = {"cumsum", "cumprod", "sort", "median", "quantile"};
+
+/* op along axis (q for the quantile) in floe and in the reference. */
+static floe_array *along(floe_array *a, int op, int axis, double q) {
+  switch (op) {
+  case AX_CUMSUM:
+    return floe_cumsum(a, axis);
+  case AX_CUMPROD:
+    return floe_cumprod(a, axis);
+  case AX_SORT:
+    return floe_sort(a, axis);
+  case AX_MEDIAN:
+    return floe_median(a, axis);
+  default:
+    return floe_quantile(a, q, axis);
+  }
+}
+
+static dense ref_along(const dense *a, int op, int axis, double q) {
+  axis = axis < 0 ? axis + a->ndim : axis;
+  switch (op) {
+  case AX_CUMSUM:
+  case AX_CUMPROD:
+    return ref_scan(a, axis, op == AX_CUMPROD);
+  case AX_SORT:
+    return ref_sort(a, axis);
+  default:
+    return ref_quantile(a, axis, q, op == AX_MEDIAN);
+  }
+}
+
+/* Every NaN of a float array made the same NaN: NumPy promises no
+ * payload, and which operand's payload an addition keeps is the
+ * compiler's choice. */
+static void same_nans(floe_dtype dt, void *v, int64_t n) {
+  for (int64_t i = 0; i < n && dt == F32; i++) {
+    ((float *)v)[i] = isnan(((float *)v)[i]) ? NAN : ((float *)v)[i];
+  }
+  for (int64_t i = 0; i < n && dt == F64; i++) {
+    ((double *)v)[i] = isnan(((double *)v)[i]) ? NAN : ((double *)v)[i];
+  }
+}
+
+/* Checks op(a, axis) against the reference on r, bit for bit but for NaN
+ * payloads. */
+static void expect_along(floe_array *a, const dense *r, int op, int axis, double q,
+                         const char *what) {
+  char w[512];
+  if (op == AX_QUANTILE) {
+    snprintf(w, sizeof w, "%s quantile(q=%.17g, axis=%d)", what, q, axis);
+  } else {
+    snprintf(w, sizeof w, "%s %s(axis=%d)", what, AX_NAME[op], axis);
+  }
+  dense want = ref_along(r, op, axis, q);
+  floe_array *got = along(a, op, axis, q);
+  if (same_header(got, &want, w)) {
+    unsigned char *buf = compute_or_fail(got, w);
+    if (buf != NULL) {
+      same_nans(want.dt, buf, want.n);
+      same_nans(want.dt, want.v, want.n);
+      compare_bytes(buf, &want, w);
+      free(buf);
+    }
+  }
+  floe_release(got);
+  dense_free(&want);
+}
+
+/* The quantiles checked: the ends, the median's, a third (an inexact
+ * fraction), and fractions just off the ends. */
+static const double QS[] = {0.0, 1.0, 0.5, 1.0 / 3.0, 0.25, 0.9, 1e-9, 1.0 - 1e-9};
+#define NQS ((int)(sizeof QS / sizeof QS[0]))
+
+/* Sets about one element in `every` of a float array to NaN, and a few
+ * others to +-inf; whole lanes too: row 1 all NaN, column 2 all inf. */
+static void add_nans(dense *r, int every, uint64_t seed) {
+  uint64_t s = seed;
+  for (int64_t i = 0; i < r->n; i++) {
+    uint64_t h = rng_next(&s) % (uint64_t)(every * 4);
+    if (h == 0) {
+      set_d(r, i, NAN);
+    } else if (h == 1 && i % 3 == 0) {
+      set_d(r, i, i % 2 ? INFINITY : -INFINITY);
+    }
+  }
+  if (r->ndim == 2 && r->shape[0] > 1 && r->shape[1] > 2) {
+    for (int64_t j = 0; j < r->shape[1]; j++) {
+      set_d(r, r->shape[1] + j, NAN);
+    }
+    for (int64_t i = 0; i < r->shape[0]; i++) {
+      set_d(r, i * r->shape[1] + 2, INFINITY);
+    }
+  }
+}
+
+Test(scan, cumsum_and_cumprod_on_every_dtype_input_and_axis, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  for (int t = 0; t < NDT; t++) {
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r;
+      floe_array *a = make_input(ctx, k, ALL_DT[t], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5),
+                                 400u + (unsigned)t, &r);
+      char what[96];
+      snprintf(what, sizeof what, "%s %s (37, 23)/(8, 5)", dtn(ALL_DT[t]), KIND[k]);
+      for (int axis = -2; axis < 2; axis++) {
+        expect_along(a, &r, AX_CUMSUM, axis, 0, what);
+        expect_along(a, &r, AX_CUMPROD, axis, 0, what);
+      }
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* The shapes of the low-rank tests: 3-D with ragged chunks, a chunk that
+ * holds everything, length-1 and empty axes; 1-D ones beside. */
+static const struct {
+  floe_shape shape, chunks;
+} LOW_RANK[] = {
+    {{3, {6, 7, 5}}, {3, {4, 3, 2}}}, {{3, {5, 4, 6}}, {3, {5, 4, 6}}},
+    {{3, {6, 1, 9}}, {3, {4, 1, 2}}}, {{3, {4, 0, 3}}, {3, {3, 1, 2}}},
+    {{3, {0, 5, 2}}, {3, {2, 2, 2}}}, {{3, {1, 1, 1}}, {3, {1, 1, 1}}},
+    {{3, {2, 3, 4}}, {3, {1, 2, 3}}}, {{1, {100}}, {1, {7}}},
+    {{1, {1}}, {1, {1}}},             {{1, {2}}, {1, {1}}},
+    {{1, {0}}, {1, {3}}},
+};
+#define NLOW ((int)(sizeof LOW_RANK / sizeof LOW_RANK[0]))
+
+static bool has_empty_axis(const dense *r, int axis) {
+  return r->shape[axis < 0 ? axis + r->ndim : axis] == 0;
+}
+
+Test(scan, three_d_one_d_empty_and_length_one, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  for (int j = 0; j < NLOW; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], LOW_RANK[j].shape, LOW_RANK[j].chunks,
+                                   410u + (unsigned)t, &r);
+        char what[96], sh[64];
+        snprintf(what, sizeof what, "%s %s %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r.ndim, r.shape));
+        for (int axis = -1; axis < r.ndim; axis++) {
+          expect_along(a, &r, AX_CUMSUM, axis, 0, what);
+          expect_along(a, &r, AX_CUMPROD, axis, 0, what);
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  finish(ctx);
+}
+
+Test(sort, every_dtype_input_and_axis, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  for (int t = 0; t < NDT; t++) {
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r;
+      floe_array *a = make_input(ctx, k, ALL_DT[t], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5),
+                                 420u + (unsigned)t, &r);
+      char what[96];
+      snprintf(what, sizeof what, "%s %s (37, 23)/(8, 5)", dtn(ALL_DT[t]), KIND[k]);
+      for (int axis = -2; axis < 2; axis++) {
+        expect_along(a, &r, AX_SORT, axis, 0, what);
+      }
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+    for (int j = 0; j < NLOW; j++) {
+      floe_scope_begin(ctx);
+      dense r;
+      floe_array *a = make_input(ctx, IN_BUFFER, ALL_DT[t], LOW_RANK[j].shape,
+                                 LOW_RANK[j].chunks, 430u + (unsigned)t, &r);
+      char what[96], sh[64];
+      snprintf(what, sizeof what, "%s buffer %s", dtn(ALL_DT[t]),
+               shape_str(sh, sizeof sh, r.ndim, r.shape));
+      for (int axis = -1; axis < r.ndim; axis++) {
+        expect_along(a, &r, AX_SORT, axis, 0, what);
+      }
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* Small values (many ties) and wide ones, odd and even lane lengths. */
+Test(quantile, median_and_quantiles_on_every_dtype_input_and_axis, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  const struct {
+    floe_shape shape, chunks;
+  } arrays[] = {
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5)},
+      {FLOE_SHAPE(36, 22), FLOE_SHAPE(7, 5)},
+  };
+  for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], arrays[j].shape, arrays[j].chunks,
+                                   440u + (unsigned)t, &r);
+        char what[96], sh[64];
+        snprintf(what, sizeof what, "%s %s %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r.ndim, r.shape));
+        for (int axis = -2; axis < 2; axis++) {
+          expect_along(a, &r, AX_MEDIAN, axis, 0, what);
+          for (int qi = 0; qi < NQS; qi++) {
+            if (axis >= 0 || qi % 2 == 0) {
+              expect_along(a, &r, AX_QUANTILE, axis, QS[qi], what);
+            }
+          }
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  finish(ctx);
+}
+
+/* Lanes of 1 to 9 elements (3-D, ragged), 1-D arrays (0-d results). */
+Test(quantile, short_lanes_and_one_d, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  for (int j = 0; j < NLOW; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], LOW_RANK[j].shape, LOW_RANK[j].chunks,
+                                   450u + (unsigned)t, &r);
+        char what[96], sh[64];
+        snprintf(what, sizeof what, "%s %s %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r.ndim, r.shape));
+        for (int axis = -1; axis < r.ndim; axis++) {
+          if (has_empty_axis(&r, axis)) {
+            continue; /* refused: the errors test */
+          }
+          expect_along(a, &r, AX_MEDIAN, axis, 0, what);
+          for (int qi = 0; qi < NQS; qi++) {
+            expect_along(a, &r, AX_QUANTILE, axis, QS[qi], what);
+          }
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  finish(ctx);
+}
+
+/* NaNs sort last and make their lane's median and quantiles NaN; +-inf
+ * take part as numbers (inf - inf is NaN in the interpolation, as in
+ * NumPy); scans carry them on. */
+Test(quantile, nan_and_inf, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  const floe_dtype dts[] = {F32, F64};
+  for (int t = 0; t < 2; t++) {
+    for (int every = 3; every <= 40; every += 37) {
+      floe_scope_begin(ctx);
+      dense r = dense_pattern(dts[t], FLOE_SHAPE(37, 23), 460u + (unsigned)t, false);
+      add_nans(&r, every, 461u + (unsigned)every);
+      floe_array *a =
+          floe_from_buffer(ctx, dts[t], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), dense_buffer(&r));
+      char what[96];
+      snprintf(what, sizeof what, "%s (37, 23)/(8, 5), NaN in 1 of %d", dtn(dts[t]), every * 4);
+      for (int axis = -2; axis < 2; axis++) {
+        for (int op = 0; op < AX_QUANTILE; op++) {
+          expect_along(a, &r, op, axis, 0, what);
+        }
+        for (int qi = 0; qi < NQS; qi++) {
+          expect_along(a, &r, AX_QUANTILE, axis, QS[qi], what);
+        }
+      }
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* NumPy subtracts the two neighbours in the input's dtype: int32 and
+ * int64 differences wrap, and the interpolation goes on from the wrapped
+ * value (np.quantile(np.array([-2e9, 2e9], np.int32), 0.5) is
+ * 2147483648.0).  floe's results must be NumPy's here too. */
+Test(quantile, integer_differences_wrap_as_numpys, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  static const int32_t v32[] = {-2000000000, 2000000000};
+  static const int64_t v64[] = {INT64_MIN + 5, INT64_MAX - 5};
+  /* np.quantile(..., q) of the two, as NumPy 1.24 prints them */
+  static const struct {
+    double q, numpy32, numpy64;
+  } known[] = {
+      {0.5, 2147483648.0, 9.223372036854776e+18},
+      {0.25, -2073741824.0, -9.223372036854776e+18},
+      {0.0, -2000000000.0, -9.223372036854776e+18},
+      {1.0, 2000000000.0, 9.223372036854776e+18},
+  };
+  floe_array *a32 = floe_from_buffer(ctx, I32, FLOE_SHAPE(2), FLOE_SHAPE(1), v32);
+  floe_array *a64 = floe_from_buffer(ctx, I64, FLOE_SHAPE(2), FLOE_SHAPE(1), v64);
+  dense r32 = dense_new(I32, 1, (int64_t[]){2}), r64 = dense_new(I64, 1, (int64_t[]){2});
+  memcpy(r32.v, v32, sizeof v32);
+  memcpy(r64.v, v64, sizeof v64);
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    dense w32 = ref_quantile(&r32, 0, known[i].q, false);
+    dense w64 = ref_quantile(&r64, 0, known[i].q, false);
+    /* the reference restates NumPy: check it on NumPy's own numbers */
+    cr_assert_eq(((double *)w32.v)[0], known[i].numpy32, "reference int32 q=%g: %.17g",
+                 known[i].q, ((double *)w32.v)[0]);
+    cr_assert_eq(((double *)w64.v)[0], known[i].numpy64, "reference int64 q=%g: %.17g",
+                 known[i].q, ((double *)w64.v)[0]);
+    expect_dense(floe_quantile(a32, known[i].q, 0), &w32, "int32 [-2e9, 2e9] quantile %g",
+                 known[i].q);
+    expect_dense(floe_quantile(a64, known[i].q, 0), &w64,
+                 "int64 [INT64_MIN + 5, INT64_MAX - 5] quantile %g", known[i].q);
+    dense_free(&w32);
+    dense_free(&w64);
+  }
+  /* the medians are means in double: no wrapping */
+  dense m = dense_new(F64, 0, NULL);
+  set_d(&m, 0, 0.0);
+  expect_dense(floe_median(a32, 0), &m, "int32 [-2e9, 2e9] median");
+  expect_dense(floe_median(a64, 0), &m, "int64 [INT64_MIN + 5, INT64_MAX - 5] median");
+  dense_free(&m);
+  dense_free(&r32);
+  dense_free(&r64);
+  finish(ctx);
+}
+
+/* Scans, sorts and quantiles of selections and transposes, of each other,
+ * and under elementwise operations and reductions.  Small values, so that
+ * float sums are exact in any order. */
+Test(along_axis, composes_with_selections_elementwise_and_reductions,
+     .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  floe_index ix[] = {S(2, 30, 3), S(N, N, -2)};
+  floe_index rev[] = {S(N, N, -1)};
+  const int tr[2] = {1, 0};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t];
+    for (int k = 0; k < IN_KINDS; k++) {
+      if (k == IN_GENERATED) {
+        continue; /* float sums of generated values are not exact */
+      }
+      floe_scope_begin(ctx);
+      char what[96];
+      snprintf(what, sizeof what, "%s %s", dtn(dt), KIND[k]);
+      dense r;
+      floe_array *a;
+      if (k == IN_BUFFER) {
+        r = dense_pattern(dt, FLOE_SHAPE(37, 23), 470, true);
+        a = floe_from_buffer(ctx, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), dense_buffer(&r));
+      } else {
+        a = make_input(ctx, k, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 470, &r);
+      }
+      dense rs, rt;
+      cr_assert_eq(ref_slice(&r, 2, ix, &rs), FLOE_OK);
+      rt = ref_transpose(&r, tr);
+      floe_array *s = floe_slice(a, 2, ix), *at = floe_transpose(a, FLOE_ALL);
+      char w2[160];
+      snprintf(w2, sizeof w2, "%s a[2:30:3, ::-2]", what);
+      for (int op = 0; op < AX_OPS; op++) {
+        expect_along(s, &rs, op, 0, 1.0 / 3.0, w2);
+        expect_along(s, &rs, op, 1, 0.75, w2);
+      }
+      snprintf(w2, sizeof w2, "%s a.T", what);
+      expect_along(at, &rt, AX_SORT, -1, 0, w2);
+      expect_along(at, &rt, AX_CUMSUM, 0, 0, w2);
+      expect_along(at, &rt, AX_MEDIAN, 1, 0, w2);
+      /* along-axis results as inputs: a chain, a slice, a transpose */
+      dense st0 = ref_sort(&r, 0), cs = ref_scan(&st0, 0, false);
+      expect_dense(floe_cumsum(floe_sort(a, 0), 0), &cs, "%s cumsum(sort(a, 0), 0)", what);
+      dense q = ref_quantile(&cs, 1, 0.5, false);
+      expect_dense(floe_quantile(floe_cumsum(floe_sort(a, 0), 0), 0.5, 1), &q,
+                   "%s quantile(cumsum(sort(a, 0), 0), 0.5, 1)", what);
+      dense st1 = ref_sort(&r, 1), st1r;
+      cr_assert_eq(ref_slice(&st1, 1, rev, &st1r), FLOE_OK);
+      expect_dense(floe_slice(floe_sort(a, 1), 1, rev), &st1r, "%s sort(a, 1)[::-1]", what);
+      dense cs1 = ref_scan(&r, 1, false), cs1t = ref_transpose(&cs1, tr);
+      expect_dense(floe_transpose(floe_cumsum(a, 1), FLOE_ALL), &cs1t, "%s cumsum(a, 1).T",
+                   what);
+      /* a reduction of a scan: sum(cumsum(a, 1), axis=0) */
+      dense col = dense_new(cs1.dt, 1, &cs1.shape[1]);
+      for (int64_t j = 0; j < cs1.shape[1]; j++) {
+        double acc = 0;
+        int64_t iacc = 0;
+        for (int64_t i = 0; i < cs1.shape[0]; i++) {
+          acc += get_d(&cs1, i * cs1.shape[1] + j);
+          iacc += get_i(&cs1, i * cs1.shape[1] + j);
+        }
+        if (is_float(cs1.dt)) {
+          set_d(&col, j, acc);
+        } else {
+          ((int64_t *)col.v)[j] = iacc;
+        }
+      }
+      expect_dense(floe_sum(floe_cumsum(a, 1), FLOE_AXES(0)), &col,
+                   "%s sum(cumsum(a, 1), axis=0)", what);
+      /* elementwise on a median: median(a, 0) + 1 (exact: one rounding) */
+      dense med = ref_quantile(&r, 0, 0, true), plus = dense_new(med.dt, med.ndim, med.shape);
+      for (int64_t i = 0; i < med.n; i++) {
+        set_d(&plus, i, get_d(&med, i) + 1);
+      }
+      expect_dense(floe_add(floe_median(a, 0), floe_scalar_int(ctx, 1)), &plus,
+                   "%s median(a, 0) + 1", what);
+      /* the scanned axis is whole in every chunk of the result */
+      floe_shape c = floe_array_chunks(floe_cumsum(a, 0));
+      if (c.ndim != 2 || c.dim[0] != 37) {
+        soft_fail("%s cumsum(a, 0): chunks (%lld, %lld), expected the whole axis 0", what,
+                  (long long)c.dim[0], (long long)c.dim[1]);
+      }
+      dense *all[] = {&r, &rs, &rt, &st0, &cs, &q, &st1, &st1r, &cs1, &cs1t, &col, &med, &plus};
+      for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        dense_free(all[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* Several along-axis outputs of one input in one job. */
+Test(along_axis, one_job_with_several_outputs, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  dense r;
+  floe_array *a = make_input(ctx, IN_EXPR, F64, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 480, &r);
+  const struct {
+    int op, axis;
+    double q;
+  } outs[] = {{AX_CUMSUM, 0, 0},   {AX_CUMPROD, 1, 0},   {AX_SORT, 0, 0},
+              {AX_MEDIAN, 1, 0},   {AX_QUANTILE, 0, 0.1}, {AX_QUANTILE, 1, 0.9},
+              {AX_SORT, 1, 0}};
+  enum { NOUT = sizeof outs / sizeof outs[0] };
+  floe_job *job = floe_job_new(ctx);
+  cr_assert_not_null(job);
+  void *bufs[NOUT];
+  dense want[NOUT];
+  for (int i = 0; i < NOUT; i++) {
+    floe_array *o = along(a, outs[i].op, outs[i].axis, outs[i].q);
+    cr_assert_eq(floe_array_status(o), FLOE_OK, "output %d: %s", i, floe_array_message(o));
+    want[i] = ref_along(&r, outs[i].op, outs[i].axis, outs[i].q);
+    size_t nbytes = (size_t)floe_array_nbytes(o);
+    bufs[i] = malloc(nbytes + 8);
+    cr_assert_eq(floe_job_add_buffer(job, o, bufs[i], nbytes), FLOE_OK);
+  }
+  cr_assert_eq(floe_job_run(job), FLOE_OK, "%s", floe_error_message(NULL));
+  for (int i = 0; i < NOUT; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "job output %s(axis=%d, q=%g)", AX_NAME[outs[i].op],
+             outs[i].axis, outs[i].q);
+    compare_bytes(bufs[i], &want[i], what);
+    free(bufs[i]);
+    dense_free(&want[i]);
+  }
+  floe_job_free(job);
+  dense_free(&r);
+  finish(ctx);
+}
+
+Test(along_axis, errors, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *a = floe_ones(ctx, F64, FLOE_SHAPE(4, 5), FLOE_SHAPE(2, 2));
+  static const char *const ops[AX_OPS] = {"floe_cumsum", "floe_cumprod", "floe_sort",
+                                          "floe_median", "floe_quantile"};
+  floe_array *z = floe_sum(a, FLOE_ALL);
+  floe_array *e0 = floe_zeros(ctx, I32, FLOE_SHAPE(0, 5), FLOE_SHAPE(2, 2));
+  dense re0 = dense_new(I32, 2, (int64_t[]){0, 5});
+  for (int op = 0; op < AX_OPS; op++) {
+    char what[96];
+    snprintf(what, sizeof what, "%s axis 2 of 2-D", AX_NAME[op]);
+    expect_error(along(a, op, 2, 0.5), FLOE_ERR_INVALID, ops[op], "axis", what);
+    snprintf(what, sizeof what, "%s axis -3 of 2-D", AX_NAME[op]);
+    expect_error(along(a, op, -3, 0.5), FLOE_ERR_INVALID, ops[op], "axis", what);
+    /* a 0-d array has no axis to work along */
+    floe_array *r = along(z, op, 0, 0.5);
+    if (r == NULL || floe_array_status(r) == FLOE_OK ||
+        !contains(floe_array_message(r), ops[op])) {
+      soft_fail("%s of a 0-d array: %s (%s)", AX_NAME[op],
+                r ? floe_status_name(floe_array_status(r)) : "NULL",
+                r ? floe_array_message(r) : floe_error_message(NULL));
+    }
+    /* an empty axis: an empty scan or sort, and no median or quantile */
+    if (op >= AX_MEDIAN) {
+      snprintf(what, sizeof what, "%s of an empty axis", AX_NAME[op]);
+      expect_error(along(e0, op, 0, 0.5), FLOE_ERR_SHAPE, ops[op], "empty", what);
+      expect_error(along(e0, op, -2, 0.5), FLOE_ERR_SHAPE, ops[op], "empty", what);
+      dense none = dense_new(F64, 1, (int64_t[]){0});
+      expect_dense(along(e0, op, 1, 0.5), &none, "%s (0, 5) axis 1", AX_NAME[op]);
+      dense_free(&none);
+    } else {
+      dense want = ref_along(&re0, op, 0, 0);
+      expect_dense(along(e0, op, 0, 0), &want, "%s (0, 5) axis 0", AX_NAME[op]);
+      dense_free(&want);
+    }
+  }
+  /* q outside [0, 1] */
+  const double bad_q[] = {-0.1, 1.5, 2.0, -1e-300, 1.0 + 1e-15, NAN, INFINITY, -INFINITY};
+  for (size_t i = 0; i < sizeof bad_q / sizeof bad_q[0]; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "quantile q=%g", bad_q[i]);
+    expect_error(floe_quantile(a, bad_q[i], 0), FLOE_ERR_INVALID, "floe_quantile", "[0, 1]",
+                 what);
+  }
+  /* the error reaches compute, and the thread's message */
+  double v;
+  cr_assert_eq(floe_compute_scalar(floe_sum(floe_quantile(a, 2, 0), FLOE_ALL), &v),
+               FLOE_ERR_INVALID);
+  assert_has(floe_error_message(ctx), "floe_quantile");
+  cr_assert_eq(floe_compute_scalar(floe_sum(floe_median(e0, 0), FLOE_ALL), &v), FLOE_ERR_SHAPE);
+  assert_has(floe_error_message(ctx), "floe_median");
+  /* NULL, error and released arguments */
+  floe_index step0[] = {S(N, N, 0)};
+  floe_array *bad = floe_slice(a, 1, step0);
+  const char *emsg = floe_array_message(bad);
+  floe_array *dead = floe_ones(ctx, F64, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_release(dead);
+  for (int op = 0; op < AX_OPS; op++) {
+    char what[64];
+    floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+    snprintf(what, sizeof what, "%s of NULL", AX_NAME[op]);
+    expect_error(along(NULL, op, 0, 0.5), FLOE_ERR_INVALID, ops[op], NULL, what);
+    floe_array *r = along(bad, op, 0, 0.5);
+    if (floe_array_status(r) != FLOE_ERR_INVALID || strcmp(floe_array_message(r), emsg) != 0) {
+      soft_fail("%s of an error array: %s '%s', expected the input's error '%s'", AX_NAME[op],
+                floe_status_name(floe_array_status(r)), floe_array_message(r), emsg);
+    }
+    r = along(dead, op, 0, 0.5);
+    if (floe_array_status(r) != FLOE_ERR_INVALID ||
+        !contains(floe_array_message(r), "released")) {
+      soft_fail("%s of a released array: %s '%s'", AX_NAME[op],
+                floe_status_name(floe_array_status(r)), floe_array_message(r));
+    }
+  }
+  /* plans and DOT dumps of the new nodes */
+  floe_plan_info plan;
+  floe_array *p = floe_quantile(floe_cumsum(floe_sort(a, 0), 1), 0.3, 0);
+  cr_assert_eq(floe_array_status(p), FLOE_OK, "%s", floe_array_message(p));
+  cr_assert_eq(floe_plan(p, &plan), FLOE_OK, "%s", floe_error_message(NULL));
+  cr_assert_gt(plan.tasks, 0);
+  FILE *devnull = fopen("/dev/null", "w");
+  cr_assert_not_null(devnull);
+  cr_assert_eq(floe_graph_dot(p, devnull), FLOE_OK, "%s", floe_error_message(NULL));
+  fclose(devnull);
+  dense_free(&re0);
+  finish(ctx);
+}
+
+/* Every lane is worked on by one task, whole: the same bits for any
+ * thread count, and the reference's. */
+Test(along_axis, bit_identical_for_one_and_two_threads, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *c1 = open_ctx(1), *c2 = open_ctx(2);
+  const struct {
+    int op, axis;
+    double q;
+  } cases[] = {{AX_CUMSUM, 0, 0},      {AX_CUMSUM, 1, 0},     {AX_CUMPROD, 0, 0},
+               {AX_SORT, 0, 0},        {AX_SORT, 1, 0},       {AX_MEDIAN, 0, 0},
+               {AX_MEDIAN, 1, 0},      {AX_QUANTILE, 0, 0.3}, {AX_QUANTILE, 1, 0.999},
+               {AX_QUANTILE, 0, 1.0 / 3.0}};
+  const floe_dtype dts[] = {F64, F32, I32, I64, U8};
+  for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+    dense r = dense_pattern(dts[t], FLOE_SHAPE(150, 130), 490, false);
+    void *p = dense_buffer(&r);
+    for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
+      char what[128];
+      snprintf(what, sizeof what, "%s (150, 130)/(32, 24) %s(axis=%d, q=%g)", dtn(dts[t]),
+               AX_NAME[cases[j].op], cases[j].axis, cases[j].q);
+      void *got[3] = {NULL, NULL, NULL};
+      size_t nbytes = 0;
+      for (int run = 0; run < 3; run++) {
+        floe_ctx *ctx = run == 0 ? c1 : c2;
+        floe_array *a = floe_from_buffer(ctx, dts[t], FLOE_SHAPE(150, 130), FLOE_SHAPE(32, 24), p);
+        floe_array *o = along(a, cases[j].op, cases[j].axis, cases[j].q);
+        nbytes = (size_t)floe_array_nbytes(o);
+        got[run] = compute_or_fail(o, what);
+        floe_release(a);
+        floe_release(o);
+      }
+      if (got[0] && got[1] && got[2]) {
+        if (memcmp(got[0], got[1], nbytes) != 0) {
+          soft_fail("%s: 1 and 2 threads give different bits", what);
+        }
+        if (memcmp(got[1], got[2], nbytes) != 0) {
+          soft_fail("%s: two runs on 2 threads give different bits", what);
+        }
+        dense want = ref_along(&r, cases[j].op, cases[j].axis, cases[j].q);
+        compare_bytes(got[0], &want, what);
+        dense_free(&want);
+      }
+      free(got[0]);
+      free(got[1]);
+      free(got[2]);
+    }
+    dense_free(&r);
+  }
+  floe_close(c2);
+  finish(c1);
+}
+
 /* ---------------------------------------------------------------- budget */
 
 #define MIB (1024ull * 1024ull)
 
 static char g_dir[64];
 
-static floe_ctx *open_limited(uint64_t limit, int threads) {
+/* A context spilling to the test's folder; limit and chunk_bytes 0 keep
+ * the defaults. */
+static floe_ctx *open_limited_chunks(uint64_t limit, int threads, uint64_t chunk_bytes) {
   if (g_dir[0] == '\0') {
     snprintf(g_dir, sizeof g_dir, "/tmp/floe-test-structure-XXXXXX");
     cr_assert_not_null(mkdtemp(g_dir));
@@ -2417,10 +3242,18 @@ static floe_ctx *open_limited(uint64_t limit, int threads) {
     cr_assert_eq(floe_options_set(o, FLOE_OPT_MEMORY_LIMIT, (int64_t)limit), FLOE_OK, "%s",
                  floe_error_message(NULL));
   }
+  if (chunk_bytes > 0) {
+    cr_assert_eq(floe_options_set(o, FLOE_OPT_CHUNK_BYTES, (int64_t)chunk_bytes), FLOE_OK, "%s",
+                 floe_error_message(NULL));
+  }
   floe_ctx *ctx = NULL;
   cr_assert_eq(floe_open(o, &ctx), FLOE_OK, "floe_open: %s", floe_error_message(NULL));
   floe_options_free(o);
   return ctx;
+}
+
+static floe_ctx *open_limited(uint64_t limit, int threads) {
+  return open_limited_chunks(limit, threads, 0);
 }
 
 /* The test's folder (spill files, HDF5 files): removes what it holds and
@@ -2561,6 +3394,64 @@ Test(budget, matmul_under_1mib, .timeout = TEST_TIMEOUT_S) {
   finish(NULL);
 }
 
+/* Scans, sort, median and quantile down the columns of a 2 MiB array held
+ * in row chunks, under a 1 MiB limit with 64 KiB automatic chunks (the
+ * limit leaves chunk sizes alone): the input is spilled on its way to
+ * whole-column chunks, and every result has the bits of an unlimited run
+ * and of the reference. */
+Test(budget, along_axis_under_1mib, .timeout = TEST_TIMEOUT_S) {
+  const int64_t n = 512;
+  const struct {
+    int op, axis;
+    double q;
+  } cases[] = {{AX_CUMSUM, 0, 0}, {AX_CUMPROD, 1, 0},  {AX_SORT, 0, 0},
+               {AX_MEDIAN, 0, 0}, {AX_QUANTILE, 0, 0.3}, {AX_QUANTILE, 1, 1.0 / 3.0}};
+  enum { NC = sizeof cases / sizeof cases[0] };
+  void *got[NC];
+  floe_ctx *lim = open_limited_chunks(1 * MIB, 2, 64 * 1024);
+  for (int j = 0; j < NC; j++) {
+    char what[96];
+    snprintf(what, sizeof what, "%s(axis=%d, q=%g) of (512, 512)/(8, 512) under 1 MiB",
+             AX_NAME[cases[j].op], cases[j].axis, cases[j].q);
+    floe_stats s;
+    floe_array *x = spillable(lim, FLOE_SHAPE(n, n), FLOE_SHAPE(8, n), 9);
+    got[j] = run_job(lim, along(x, cases[j].op, cases[j].axis, cases[j].q), &s, what);
+    if (s.peak_memory > 1 * MIB) {
+      soft_fail("%s: peak %llu bytes over the limit", what, (unsigned long long)s.peak_memory);
+    }
+    if (cases[j].axis == 0 && s.bytes_spilled + s.bytes_reread == 0) {
+      soft_fail("%s: a 2 MiB input turned to columns under a 1 MiB limit was neither spilled "
+                "nor read again",
+                what);
+    }
+  }
+  floe_close(lim);
+  floe_ctx *ctx = open_limited_chunks(0, 2, 64 * 1024);
+  floe_array *x = spillable(ctx, FLOE_SHAPE(n, n), FLOE_SHAPE(8, n), 9);
+  dense r = dense_new(F64, 2, (int64_t[]){n, n});
+  cr_assert_eq(floe_compute(x, r.v, (size_t)(n * n) * 8), FLOE_OK);
+  for (int j = 0; j < NC; j++) {
+    char what[96];
+    snprintf(what, sizeof what, "%s(axis=%d, q=%g)", AX_NAME[cases[j].op], cases[j].axis,
+             cases[j].q);
+    floe_array *o = along(x, cases[j].op, cases[j].axis, cases[j].q);
+    void *want = compute_or_fail(o, what);
+    cr_assert_not_null(want);
+    if (memcmp(got[j], want, (size_t)floe_array_nbytes(o)) != 0) {
+      soft_fail("%s: under 1 MiB differs from the unlimited run", what);
+    }
+    dense w = ref_along(&r, cases[j].op, cases[j].axis, cases[j].q);
+    compare_bytes(got[j], &w, what);
+    dense_free(&w);
+    free(want);
+    free(got[j]);
+  }
+  dense_free(&r);
+  floe_close(ctx);
+  remove_dir();
+  finish(NULL);
+}
+
 /* ---------------------------------------------------------------- inputs */
 
 /* Inputs floe holds itself: an HDF5 dataset read with chunks that
@@ -2669,6 +3560,41 @@ Test(inputs, one_job_with_several_outputs, .timeout = TEST_TIMEOUT_S) {
   floe_job_free(job);
   dense_free(&r);
   finish(ctx);
+}
+
+/* Scans, sorts and quantiles of inputs floe holds itself: an HDF5 dataset
+ * read in chunks that straddle the file's, and a persisted array. */
+Test(inputs, hdf5_and_persisted_along_an_axis, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_limited(0, 2);
+  const floe_dtype dts[] = {I32, F32, F64};
+  for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+    floe_scope_begin(ctx);
+    dense r = dense_pattern(dts[t], FLOE_SHAPE(37, 23), 320, false);
+    floe_array *x =
+        floe_from_buffer(ctx, dts[t], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), dense_buffer(&r));
+    char path[128];
+    snprintf(path, sizeof path, "%s/along-%s.h5", g_dir, dtn(dts[t]));
+    cr_assert_eq(floe_to_hdf5(x, path, "x", NULL), FLOE_OK, "%s", floe_error_message(NULL));
+    floe_array *ins[2] = {floe_from_hdf5(ctx, path, "x", FLOE_SHAPE(6, 4)),
+                          floe_persist(floe_rechunk(x, FLOE_SHAPE(5, 8)))};
+    const char *names[2] = {"hdf5 (file chunks (8, 5), read as (6, 4))", "persisted (5, 8)"};
+    for (int i = 0; i < 2; i++) {
+      cr_assert_eq(floe_array_status(ins[i]), FLOE_OK, "%s: %s", names[i],
+                   floe_array_message(ins[i]));
+      char what[128];
+      snprintf(what, sizeof what, "%s %s", dtn(dts[t]), names[i]);
+      for (int axis = 0; axis < 2; axis++) {
+        for (int op = 0; op < AX_OPS; op++) {
+          expect_along(ins[i], &r, op, axis, 0.6, what);
+        }
+      }
+    }
+    dense_free(&r);
+    floe_scope_end(ctx);
+  }
+  floe_close(ctx);
+  remove_dir();
+  finish(NULL);
 }
 
 /* --------------------------------------------------------------- handles */

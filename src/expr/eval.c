@@ -222,6 +222,14 @@ static floe_array *step(run *r, const floe__instr *in) {
   case FLOE__OP_MASK:
     b = pop(r);
     a = pop(r);
+    if (floe_array_status(b) == FLOE_OK && floe_array_dtype(b) != FLOE_BOOL) {
+      floe__expr_fail(r->err, FLOE_ERR_INVALID, in->pos,
+                      "an index must be an integer, a slice, None, ... or a bool mask (got %s)",
+                      floe_dtype_name(floe_array_dtype(b)));
+      floe_release(a);
+      floe_release(b);
+      return NULL;
+    }
     out = floe_mask(a, b);
     floe_release(a);
     floe_release(b);

@@ -14,7 +14,7 @@ void *floe__lower_alloc(floe__lower *L, size_t n) {
   n = (n + 63) & ~(size_t)63;
   floe__arena_block *b = L->arena;
   if (b == NULL || b->cap - b->used < n) {
-    size_t cap = n > (1 << 20) ? n : (1 << 20);
+    size_t cap = n + 64 > (1 << 20) ? n + 64 : (1 << 20); /* room for the alignment too */
     floe__arena_block *nb = aligned_alloc(64, (sizeof *nb + cap + 63) & ~(size_t)63);
     if (nb == NULL) {
       return NULL;

@@ -300,6 +300,9 @@ void floe__quantile(floe_dtype t, void *data, int64_t n, double q, int median, v
   case FLOE_INT64:
     diff = (double)(int64_t)((uint64_t) * (int64_t *)b - (uint64_t) * (int64_t *)a);
     break;
+  case FLOE_INT32:
+    diff = (double)(int32_t)((uint32_t) * (int32_t *)b - (uint32_t) * (int32_t *)a);
+    break;
   default:
     diff = y - x;
     break;

@@ -34,14 +34,30 @@ NumPy's); floating products may differ from NumPy's by rtol times |a| @ |b|
 own order).  The first quarter of them use the full 3-D inputs only and run
 again with other --chunks, so inner lengths and slices straddle chunks.
 
+Scans, sorts and order statistics get trees of their own (--along of them):
+cumsum, cumprod, sort, median and quantile along an axis (given as axis=k,
+positionally, or left out where floe allows it), of subtrees, selections,
+reversals and transposes, inside elementwise functions and reductions and
+of each other.  NumPy's results are the reference, in floe's dtypes (int64
+scans of bool, uint8 and int32, where NumPy gives uint64 for uint8: the same
+bits; float64 quantiles): the same sequential sums and products, NaNs sorted
+last, np.median and np.quantile's linear interpolation, all exact.  Where a
+negative zero meets a sort, a median or a quantile (zeros of both signs tie,
+and np.median's mean turns -0.0 into 0.0), a result holding zeros is marked
+as known only up to their signs, so later steps never tell them apart.  The
+first quarter of them use the full 3-D inputs only and run again with other
+--chunks.
+
 Every few batches the job runs again with another thread count and must give
 the same bits, and some batches write their outputs zstd-compressed (read
 back through the plugin directory).  Expressions NumPy refuses (bad indices,
-inner lengths or join shapes among them) must fail with a 'floe: ' message.
+inner lengths or join shapes among them) must fail with a 'floe: ' message,
+and so must medians, quantiles and scans of 2-D and 3-D arrays without an
+axis (NumPy would flatten; floe asks for the axis).
 
     oracle_eval.py --floe build/floe --plugins build/plugins [--seed 1]
-                   [--count 400] [--structure 240] [--batch 4] [--keep DIR]
-                   [--verbose]
+                   [--count 400] [--structure 240] [--along 160] [--batch 4]
+                   [--keep DIR] [--verbose]
 
 Exits 0 when every expression matched; otherwise prints, for each failure,
 the expression, the command, the input shapes and the first mismatches, and
@@ -582,6 +598,56 @@ def op_reduce(name, x, axis, keepdims, ddof=0):
     raise AssertionError(name)
 
 
+# ------------------------------------------------------------- along an axis
+
+ALONG_NAMES = ("cumsum", "cumprod", "sort", "median", "quantile")
+ALONG_RE = re.compile(r"\b(cumsum|cumprod|sort|median|quantile)\(")
+# q and how it is written: ints, floats, exponents, a leading dot
+QUANTILES = ((0.0, "0"), (1.0, "1"), (0.0, "0.0"), (1.0, "1.0"), (0.5, "0.5"),
+             (1 / 3, repr(1 / 3)), (0.25, "0.25"), (0.9, "0.9"), (0.75, ".75"), (0.1, "1e-1"),
+             (1e-9, "1e-9"), (1 - 1e-9, repr(1 - 1e-9)))
+
+
+def has_negative_zero(v):
+    return v.dtype in FLOATS and bool(np.any((v == 0) & np.signbit(v)))
+
+
+def op_along(name, x, axis, q=None, q_text=None):
+    """cumsum, cumprod, sort, median or quantile of x along `axis` (q for
+    the quantile, written q_text), in floe's dtypes: int64 scans of bool,
+    uint8 and int32 (NumPy wraps alike), float64 quantiles, float32 medians
+    of float32.  NumPy's own arithmetic, so exact, of exact operands.  A
+    value known only up to the signs of its zeros (err all 0) is taken too:
+    the result is then exact but for the signs of its zeros, and so is a
+    sort's, median's or quantile's of an operand holding -0.0."""
+    if x.weak or x.v.ndim == 0:
+        raise Reject(f"{name} of a scalar")
+    signless = not x.exact
+    if signless and np.any(np.broadcast_to(x.err, x.shape) != 0):
+        raise Reject(f"{name} of an inexact value")
+    xv, nd = x.v, x.v.ndim
+    if name in ("cumsum", "cumprod"):
+        fn = np.cumsum if name == "cumsum" else np.cumprod
+        v = fn(xv, axis=axis, dtype=None if xv.dtype in FLOATS else I64)
+    elif name == "sort":
+        v = np.sort(xv, axis=axis)
+    elif name == "median":
+        v = np.median(xv, axis=axis)
+    else:
+        if xv.dtype == BOOL:
+            raise Reject("NumPy has no quantile of bool (no boolean subtract)")
+        # float64 always: NumPy 1.24 gives a 0-d NaN result the input's dtype
+        v = np.quantile(xv, q, axis=axis).astype(F64)
+    v = np.asarray(v)
+    parts = [x.s] + ([q_text] if name == "quantile" else [])
+    default = nd == 1 or (name == "sort" and axis % nd == nd - 1)
+    if not (default and np.random.random() < 0.4):
+        parts.append(f"axis={axis}" if np.random.random() < 0.6 else str(axis))
+    signless = signless or (name not in ("cumsum", "cumprod") and has_negative_zero(xv))
+    err = np.zeros(v.shape, F64) if signless and np.any(v == 0) else None
+    return Node(f"{name}({', '.join(parts)})", v, err=err)
+
+
 # ------------------------------------------------------------------ generator
 
 UNARY_NAMES = MATH1 + ROUND1 + ("negative", "abs", "sign", "square", "reciprocal", "isnan",
@@ -604,6 +670,7 @@ class Generator:
         self.rng = rng
         self.vars = variables  # name -> ndarray as floe reads it
         self.structural = False  # any() also builds selections, joins and products
+        self.along_ops = False  # any() also builds scans, sorts and order statistics
         self.only = None  # a set of input names: the leaves are taken from these alone
         self.len = {"1": 1}
         for name, labels in LABELS.items():
@@ -667,6 +734,8 @@ class Generator:
     def any(self, depth):
         if depth <= 0:
             return self.leaf()
+        if self.along_ops and self.rng.random() < 0.25:
+            return self.along(depth)
         if self.structural and self.rng.random() < 0.3:
             return self.structure(depth)
         r = self.rng.random()
@@ -1032,6 +1101,67 @@ class Generator:
             raise Reject("no selection, join or product")
         return node
 
+    # ------------------------------------------------------- along an axis
+
+    def along_of(self, x):
+        """A random scan, sort, median or quantile of x."""
+        if x.weak or x.v.ndim == 0:
+            raise Reject("scalar")
+        nd = x.v.ndim
+        name = self.choice(ALONG_NAMES)
+        axis = int(self.rng.integers(-nd, nd))
+        q = q_text = None
+        if name == "quantile":
+            if self.rng.random() < 0.3:
+                q = float(np.round(self.rng.random(), int(self.rng.integers(1, 6))))
+                q_text = repr(q)
+            else:
+                q, q_text = self.choice(QUANTILES)
+        return op_along(name, x, axis, q, q_text)
+
+    def along(self, depth):
+        """An along-axis operation of a subtree, or of a selection, a
+        reversal or a transpose of one."""
+        x = self.expr(depth - 1)
+        r = self.rng.random()
+        if r < 0.2:
+            x = self.index(x)
+        elif r < 0.3:
+            x = self.flip(x)
+        elif r < 0.35:
+            x = op_transpose(x)
+        return self.along_of(x)
+
+    def case_along(self, max_depth):
+        """A top-level expression with a scan, sort, median or quantile in
+        it (selections, joins and products too, now and then)."""
+        depth = int(self.rng.integers(1, max(2, max_depth - 1) + 1))
+        self.along_ops = True
+        self.structural = self.rng.random() < 0.3
+        try:
+            node = self.along(depth + 1)
+            r = self.rng.random()
+            if r < 0.12:
+                node = self.index(node)
+            elif r < 0.18:
+                node = op_transpose(node)
+            elif r < 0.36:
+                node = self.reduce_node(node)
+            elif r < 0.48:
+                name = self.choice(("add", "multiply", "subtract", "maximum"))
+                node = op_binary(name, node, self.literal_for(node, name))
+            elif r < 0.56:
+                node = op_binary(self.choice(("add", "subtract", "minimum")), node,
+                                 self.expr(1))
+            elif r < 0.66:
+                node = self.along_of(node)
+        finally:
+            self.along_ops = False
+            self.structural = False
+        if node.weak or not ALONG_RE.search(node.s):
+            raise Reject("no scan, sort or order statistic")
+        return node
+
 
 # ---------------------------------------------------------------- fixed cases
 
@@ -1149,6 +1279,80 @@ def fixed_structure_cases(v):
             for t, val, e in cases]
 
 
+def fixed_along_cases(v):
+    """Scans, sorts, medians and quantiles, written out: NumPy's values in
+    floe's dtypes."""
+    x, y, i, k, u, m, w, z = (v[n] for n in "xyikumwz")
+    i64 = dict(dtype=I64)
+    # int32 neighbours further apart than 2**31: NumPy subtracts them in
+    # int32, wrapping, and interpolates from there (2147483648.0)
+    wide = np.stack((k[0] * 0 - 2000000000, k[0] * 0 + 2000000000)).astype(I32)
+    cases = [
+        ("cumsum(x, axis=0)", np.cumsum(x, axis=0)),
+        ("cumsum(x, 2)", np.cumsum(x, axis=2)),
+        ("cumsum(k)", np.cumsum(k)),
+        ("cumprod(k)", np.cumprod(k)),  # wraps
+        ("cumprod(u, axis=-1)", np.cumprod(u, axis=-1, **i64)),
+        ("cumsum(u, axis=0)", np.cumsum(u, axis=0, **i64)),
+        ("cumsum(m, axis=1)", np.cumsum(m, axis=1, **i64)),
+        ("cumprod(m, axis=0)", np.cumprod(m, axis=0, **i64)),
+        ("cumsum(i, axis=2)", np.cumsum(i, axis=2, **i64)),
+        ("cumprod(i, -1)", np.cumprod(i, axis=-1, **i64)),
+        ("cumprod(y, axis=0)", np.cumprod(y, axis=0)),
+        ("cumsum(w, axis=2)", np.cumsum(w, axis=2)),
+        ("cumsum(z, 0)", np.cumsum(z, axis=0)),
+        ("sort(x)", np.sort(x)),
+        ("sort(w, axis=0)", np.sort(w, axis=0)),
+        ("sort(u, axis=1)", np.sort(u, axis=1)),
+        ("sort(m, axis=0)", np.sort(m, axis=0)),
+        ("sort(k)", np.sort(k)),
+        ("sort(i, 0)", np.sort(i, axis=0)),
+        ("sort(y, axis=-2)", np.sort(y, axis=-2)),
+        ("median(x, axis=0)", np.median(x, axis=0)),
+        ("median(w, axis=-1)", np.median(w, axis=-1)),
+        ("median(i, axis=2)", np.median(i, axis=2)),
+        ("median(k)", np.median(k)),
+        ("median(u, axis=1)", np.median(u, axis=1)),
+        ("median(m, axis=0)", np.median(m, axis=0)),
+        ("median(y, 1)", np.median(y, axis=1)),
+        ("median(z, axis=0)", np.median(z, axis=0)),
+        ("quantile(x, 0.5, axis=1)", np.quantile(x, 0.5, axis=1)),
+        ("quantile(y, 0, axis=0)", np.quantile(y, 0.0, axis=0)),
+        ("quantile(y, 1, 1)", np.quantile(y, 1.0, axis=1)),
+        ("quantile(w, 0.3, axis=2)", np.quantile(w, 0.3, axis=2)),
+        ("quantile(k, 0.3333333333333333)", np.quantile(k, 1 / 3)),
+        ("quantile(i, 0.9, axis=0)", np.quantile(i, 0.9, axis=0)),
+        ("quantile(u, .75, axis=-1)", np.quantile(u, 0.75, axis=-1)),
+        ("quantile(z, 1e-1, axis=0)", np.quantile(z, 0.1, axis=0)),
+        ("quantile(x, 1.0, -1)", np.quantile(x, 1.0, axis=-1)),
+        ("quantile(astype(stack((k[0] * 0 - 2000000000, k[0] * 0 + 2000000000)), int32), 0.5)",
+         np.quantile(wide, 0.5)),
+        ("cumsum(x[::-1, 1:], axis=1) + 1", np.cumsum(x[::-1, 1:], axis=1) + 1),
+        ("sum(cumsum(i, axis=2), axis=0)", np.sum(np.cumsum(i, axis=2, **i64), axis=0)),
+        ("max(sort(x, axis=0)[::-1] - x)", np.max(np.sort(x, axis=0)[::-1] - x)),
+        ("median(x.T, axis=0)", np.median(x.T, axis=0)),
+        ("quantile(x * 2 + 1, 0.25, axis=1)", np.quantile(x * 2 + 1, 0.25, axis=1)),
+        ("sort(cumsum(k))", np.sort(np.cumsum(k))),
+        ("cumsum(sort(y, axis=1), axis=1)", np.cumsum(np.sort(y, axis=1), axis=1)),
+        # without an axis: over the flattened array, as NumPy
+        ("median(y)", np.median(y)),
+        ("cumsum(x)", np.cumsum(x)),
+        ("quantile(y, 0.5)", np.quantile(y, 0.5).astype(np.float64)),
+        ("median(concatenate((x, x[::-1]), axis=0), axis=0)",
+         np.median(np.concatenate((x, x[::-1]), axis=0), axis=0)),
+        ("cumsum(median(x, axis=0), axis=1)", np.cumsum(np.median(x, axis=0), axis=1)),
+        ("all(sort(x, axis=1)[:, 0] == min(x, axis=1))",
+         np.all(np.sort(x, axis=1)[:, 0] == np.min(x, axis=1))),
+        ("argmax(cumsum(u, axis=0), axis=0)",
+         np.argmax(np.cumsum(u, axis=0, **i64), axis=0).astype(I64)),
+        ("median(w[:, :, 0], axis=0) + median(y, axis=1)",
+         np.median(w[:, :, 0], axis=0) + np.median(y, axis=1)),
+        ("quantile(sort(u, axis=0)[1:], 0.5, axis=0) - median(u[1:], axis=0)",
+         np.quantile(np.sort(u, axis=0)[1:], 0.5, axis=0) - np.median(u[1:], axis=0)),
+    ]
+    return [(t, np.asarray(val), None) for t, val in cases]
+
+
 # Expressions NumPy 2 refuses: floe must fail too (exit 1, a message).
 EXPECTED_ERRORS = (
     "u + 300",               # a Python int out of uint8's range
@@ -1189,6 +1393,20 @@ EXPECTED_STRUCTURE_ERRORS = (
     ("concatenate((x, x), axis=3)", "axis"),
     ("stack((y, y[1:]))", "differ"),
     ("x.foo", ".T"),
+)
+
+# ... and scans, sorts and order statistics, with a word for the message;
+EXPECTED_ALONG_ERRORS = (
+    ("quantile(x, 2, axis=0)", "[0, 1]"),
+    ("quantile(k, -0.5)", "[0, 1]"),
+    ("quantile(y, 1.5, 1)", "[0, 1]"),
+    ("median(x, axis=3)", "out of bounds"),
+    ("sort(x, axis=-4)", "out of bounds"),
+    ("cumprod(k, axis=1)", "out of bounds"),
+    ("cumsum(x, axis=0, axis=1)", "twice"),
+    ("quantile(x, axis=0)", "arguments"),
+    ("quantile(x, y, axis=0)", "number"),
+    ("cumsum(x, 0.5)", "integer"),
 )
 
 
@@ -1341,6 +1559,8 @@ def main():
     ap.add_argument("--count", type=int, default=400, help="random expressions")
     ap.add_argument("--structure", type=int, default=240,
                     help="random expressions with selections, joins or products")
+    ap.add_argument("--along", type=int, default=160,
+                    help="random expressions with scans, sorts, medians or quantiles")
     ap.add_argument("--batch", type=int, default=4, help="expressions per floe job")
     ap.add_argument("--depth", type=int, default=4, help="maximum tree depth")
     ap.add_argument("--keep", help="write the files here and keep them")
@@ -1418,6 +1638,27 @@ def run_all(args, floe, work, t0):
         structure.append((node.s, np.asarray(node.v), node.err))
     gen.only = None
     cases += structure
+
+    # scans, sorts and order statistics, from a generator of their own (the
+    # cases above stay what they were for a given seed); the first ones over
+    # the full 3-D inputs alone, to run again with --chunks below
+    agen = Generator(np.random.default_rng([args.seed, 1]), variables)
+    along = fixed_along_cases(variables)
+    nfixed_along = len(along)
+    attempts = 0
+    while len(along) < args.along + nfixed_along and attempts < args.along * 50:
+        attempts += 1
+        agen.only = set(full) if len(along) - nfixed_along < args.along // 4 else None
+        try:
+            node = agen.case_along(args.depth)
+        except (Reject, ValueError, TypeError, OverflowError, IndexError):
+            continue
+        if node.s in seen or len(node.s) > 600:
+            continue
+        seen.add(node.s)
+        along.append((node.s, np.asarray(node.v), node.err))
+    agen.only = None
+    cases += along
 
     failures = []
     batches = [cases[j:j + args.batch] for j in range(0, len(cases), args.batch)]
@@ -1502,7 +1743,26 @@ def run_all(args, floe, work, t0):
             if msg:
                 failures.append((c[0], cmd, msg))
 
-    errors = [(t, None) for t in EXPECTED_ERRORS] + list(EXPECTED_STRUCTURE_ERRORS)
+    # the along-axis cases over the full inputs in ragged chunks: lanes cross
+    # chunk boundaries and are gathered whole
+    some = [c for c in along[nfixed_along:] if not (set(re.findall(r"[A-Za-z_]\w*", c[0])) &
+                                                    (set(variables) - set(full)))]
+    some = some[:max(8, args.along // 4)]
+    nchunked_along = len(some)
+    for j in range(0, len(some), args.batch):
+        batch = some[j:j + args.batch]
+        chunks = ",".join(str(int(agen.rng.integers(1, d + 1))) for d in variables["x"].shape)
+        res, cmd, err, rc = runner.run([c[0] for c in batch], 2, tag="chunks", chunks=chunks)
+        if res is None:
+            failures.append(("; ".join(c[0] for c in batch), cmd, f"exit {rc}: {err.strip()}"))
+            continue
+        for c, got in zip(batch, res):
+            msg = compare(got, c[1], c[2])
+            if msg:
+                failures.append((c[0], cmd, msg))
+
+    errors = ([(t, None) for t in EXPECTED_ERRORS] + list(EXPECTED_STRUCTURE_ERRORS)
+              + list(EXPECTED_ALONG_ERRORS))
     for text, word in errors:
         res, cmd, err, rc = runner.run([text], 2, tag="err")
         first = err.lstrip().split("\n", 1)[0]
@@ -1521,7 +1781,8 @@ def run_all(args, floe, work, t0):
               + "\n".join("  " + line for line in msg.splitlines()))
     print(f"oracle_eval: {len(cases)} expressions ({nfixed} fixed, {nrandom} random, "
           f"{len(structure)} random with selections, joins or products, {nchunked} of them "
-          f"again in other chunks) and "
+          f"again in other chunks, {len(along)} with scans, sorts, medians or quantiles "
+          f"({nfixed_along} fixed, {nchunked_along} random ones again in ragged chunks)) and "
           f"{len(errors)} refused ones in {len(batches)} jobs ({runner.runs} floe runs), "
           f"{len(failures)} failures, {elapsed:.1f} s")
     return 1 if failures else 0
