@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workloads", default="W3-matmul,W8,W9")
     ap.add_argument("--w8-n", type=int, default=16384)
-    ap.add_argument("--w8-limit", default="256MiB")
+    ap.add_argument("--w8-limit", default="160MiB")
     ap.add_argument("--dir", default="/tmp")
     ap.add_argument("--w9-rows", type=int, default=20000)
     ap.add_argument("--w9-cols", type=int, default=10000)

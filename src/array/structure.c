@@ -262,6 +262,24 @@ floe_array *floe_rechunk(floe_array *a, floe_shape chunks) {
     mid[d] = mid[d] < 1 ? 1 : (mid[d] > x->shape[d] && x->shape[d] > 0 ? x->shape[d] : mid[d]);
   }
   if (gather > 16 && scatter > 16) {
+    /* larger intermediate chunks (up to 2 MiB, never past either side's
+       length on an axis) mean fewer of them, and far fewer dependencies:
+       each task of the second stage then reads fewer, larger chunks */
+    for (bool grew = true; grew;) {
+      uint64_t bytes = floe_dtype_size(x->dtype);
+      for (int d = 0; d < x->ndim; d++) {
+        bytes *= (uint64_t)mid[d];
+      }
+      grew = false;
+      for (int d = 0; d < x->ndim && bytes * 2 <= ((uint64_t)2 << 20); d++) {
+        int64_t cap = x->chunk[d] > p.chunk[d] ? x->chunk[d] : p.chunk[d];
+        if (mid[d] * 2 <= cap) {
+          mid[d] *= 2;
+          bytes *= 2;
+          grew = true;
+        }
+      }
+    }
     floe__node q = gather_of(x);
     memcpy(q.chunk, mid, sizeof(int64_t) * (size_t)x->ndim);
     floe__node *m = floe__node_new(ctx, &q);
