@@ -262,16 +262,19 @@ floe_array *floe_rechunk(floe_array *a, floe_shape chunks) {
     mid[d] = mid[d] < 1 ? 1 : (mid[d] > x->shape[d] && x->shape[d] > 0 ? x->shape[d] : mid[d]);
   }
   if (gather > 16 && scatter > 16) {
-    /* larger intermediate chunks (up to 2 MiB, never past either side's
-       length on an axis) mean fewer of them, and far fewer dependencies:
+    /* larger intermediate chunks (up to 2 MiB or a sixteenth of the budget,
+       never past either side's length on an axis) mean fewer of them, and
+       far fewer dependencies:
        each task of the second stage then reads fewer, larger chunks */
+    uint64_t most = ctx->cfg.memory_limit / 16 < ((uint64_t)2 << 20) ? ctx->cfg.memory_limit / 16
+                                                                        : ((uint64_t)2 << 20);
     for (bool grew = true; grew;) {
       uint64_t bytes = floe_dtype_size(x->dtype);
       for (int d = 0; d < x->ndim; d++) {
         bytes *= (uint64_t)mid[d];
       }
       grew = false;
-      for (int d = 0; d < x->ndim && bytes * 2 <= ((uint64_t)2 << 20); d++) {
+      for (int d = 0; d < x->ndim && bytes * 2 <= most; d++) {
         int64_t cap = x->chunk[d] > p.chunk[d] ? x->chunk[d] : p.chunk[d];
         if (mid[d] * 2 <= cap) {
           mid[d] *= 2;
@@ -849,8 +852,11 @@ static floe_array *along_axis(const char *op, floe_array *a, int axis, floe__axi
   int64_t ch[FLOE_MAX_DIMS];
   bool same = true;
   const uint64_t esz = floe_dtype_size(x->dtype);
+  /* scans carry their running value from chunk to chunk along the axis;
+     the others need the axis whole */
+  bool whole = kind != FLOE__AXIS_CUMSUM && kind != FLOE__AXIS_CUMPROD;
   for (int d = 0; d < x->ndim; d++) {
-    ch[d] = d == axis ? (x->shape[d] > 0 ? x->shape[d] : 1) : x->chunk[d];
+    ch[d] = d == axis && whole ? (x->shape[d] > 0 ? x->shape[d] : 1) : x->chunk[d];
   }
   for (;;) {
     uint64_t bytes = esz;
@@ -861,7 +867,7 @@ static floe_array *along_axis(const char *op, floe_array *a, int axis, floe__axi
         widest = d;
       }
     }
-    if (bytes <= ctx->cfg.chunk_bytes || widest < 0) {
+    if (!whole || bytes <= ctx->cfg.chunk_bytes || widest < 0) {
       break;
     }
     ch[widest] = (ch[widest] + 1) / 2;

@@ -933,6 +933,8 @@ typedef struct ax_arg {
   int64_t flat;
   int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS]; /* of the input block */
   int64_t bc[FLOE_MAX_DIMS];                    /* the input block */
+  int64_t prev[FLOE_MAX_DIMS];                  /* a scan's previous output block */
+  bool carry;                                   /* along the axis: prev holds the carry */
 } ax_arg;
 
 /* One output chunk: every lane of the input chunk along the axis through
@@ -949,9 +951,12 @@ static floe_status ax_task(void *arg) {
     if (!is_flat(m) && (m->ch->file || m->ch->produced)) {
       floe__store_done(L->store, &m->ch->c[flat_of(m, a->bc)]);
     }
+    if (a->carry) {
+      floe__store_done(L->store, &x->ch->c[flat_of(x, a->prev)]);
+    }
     return FLOE_OK;
   }
-  const int64_t len = in->shape[axis];
+  const int64_t len = a->hi[axis] - a->lo[axis]; /* the whole axis, but for scans */
   const size_t isz = floe_dtype_size(in->dtype), osz = floe_dtype_size(n->dtype);
   const floe__axis_op op = n->p.axis.op;
   floe__store_enter(L->store);
@@ -961,9 +966,12 @@ static floe_status ax_task(void *arg) {
   if (st == FLOE_OK && lane == NULL) {
     st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a lane of %lld elements", (long long)len);
   }
-  view v = {.pinned = NULL};
+  view v = {.pinned = NULL}, pv = {.pinned = NULL};
   if (st == FLOE_OK) {
     st = open_block(L, m, a->bc, &v);
+  }
+  if (st == FLOE_OK && a->carry && (st = open_block(L, x, a->prev, &pv)) != FLOE_OK) {
+    close_block(L, m, &v);
   }
   if (st == FLOE_OK) {
     memset(buf, 0, c->bytes);
@@ -972,6 +980,7 @@ static floe_status ax_task(void *arg) {
     memcpy(it, a->lo, sizeof it);
     it[axis] = 0;
     unsigned char *res = lane + (size_t)len * 8;
+    const int64_t at = a->lo[axis] - a->bc[axis] * block_len(m, axis); /* the lane's start */
     for (;;) {
       int64_t so = 0;
       for (int d = 0; d < nd; d++) {
@@ -980,7 +989,8 @@ static floe_status ax_task(void *arg) {
         }
       }
       for (int64_t i = 0; i < len; i++) {
-        memcpy(lane + (size_t)i * isz, v.base + (size_t)(so + i * v.stride[axis]) * isz, isz);
+        memcpy(lane + (size_t)i * isz, v.base + (size_t)(so + (at + i) * v.stride[axis]) * isz,
+               isz);
       }
       /* the output position: the same (scan, sort) or without the axis */
       int64_t oo = 0;
@@ -996,7 +1006,10 @@ static floe_status ax_task(void *arg) {
       switch (op) {
       case FLOE__AXIS_CUMSUM:
       case FLOE__AXIS_CUMPROD:
-        floe__scan(op == FLOE__AXIS_CUMPROD, in->dtype, lane, res, len);
+        floe__scan(op == FLOE__AXIS_CUMPROD, in->dtype, lane, res, len,
+                   a->carry ? pv.base + (size_t)(oo + (n->chunk[axis] - 1) *
+                                                         x->ch->cstride[oaxis]) * osz
+                            : NULL);
         for (int64_t i = 0; i < len; i++) {
           memcpy(buf + (size_t)(oo + i * x->ch->cstride[oaxis]) * osz, res + (size_t)i * osz, osz);
         }
@@ -1027,6 +1040,9 @@ static floe_status ax_task(void *arg) {
       }
     }
     close_block(L, m, &v);
+    if (a->carry) {
+      close_block(L, x, &pv);
+    }
   }
   free(lane);
   if (st == FLOE_OK) {
@@ -1072,13 +1088,20 @@ static floe_status build_axis(floe__lower *L, int li) {
       bool keep = x->n->p.axis.op <= FLOE__AXIS_SORT || d != axis;
       if (keep) {
         int64_t cn = (x->n->shape[e] + x->n->chunk[e] - 1) / x->n->chunk[e];
-        of = of * cn + (d == axis ? 0 : bc[d]);
+        of = of * cn + bc[d];
         e++;
       }
     }
     a->flat = of;
     floe_task *t = floe__lower_task(L, ax_task, a, "axis");
     depend_block(L, t, m, a->bc);
+    if (x->n->p.axis.op <= FLOE__AXIS_CUMPROD && bc[axis] > 0) {
+      /* a scan's chunk starts from the last values of the one before */
+      memcpy(a->prev, bc, sizeof a->prev);
+      a->prev[axis]--;
+      a->carry = true;
+      depend_block(L, t, x, a->prev);
+    }
     x->done[of] = t;
     next_coord(in->ndim, nb, bc);
   }

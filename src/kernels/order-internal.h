@@ -16,8 +16,11 @@ floe_dtype floe__scan_dtype(floe_dtype in);
 
 /* dst[i] = src[0] + ... + src[i] (prod: *), sequentially, as NumPy's
  * add.accumulate: the same bits.  src of dtype `in`, dst of
- * floe__scan_dtype(in); n elements each. */
-void floe__scan(int prod, floe_dtype in, const void *src, void *dst, int64_t n);
+ * floe__scan_dtype(in); n elements each.  With `carry` (one element of the
+ * result's dtype: the running value before src[0], from the previous chunk
+ * along the axis) every element is added to it, as NumPy's loop would. */
+void floe__scan(int prod, floe_dtype in, const void *src, void *dst, int64_t n,
+                const void *carry);
 
 /* Sorts n elements of dtype t in place, ascending, NaNs last (NumPy). */
 void floe__sort(floe_dtype t, void *data, int64_t n);

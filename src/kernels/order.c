@@ -10,14 +10,15 @@ floe_dtype floe__scan_dtype(floe_dtype in) {
   return in == FLOE_BOOL || in == FLOE_UINT8 || in == FLOE_INT32 ? FLOE_INT64 : in;
 }
 
-void floe__scan(int prod, floe_dtype in, const void *src, void *dst, int64_t n) {
+void floe__scan(int prod, floe_dtype in, const void *src, void *dst, int64_t n,
+                const void *carry) {
 #define SCAN(TIN, TOUT, OP)                                                                        \
   {                                                                                                \
     const TIN *s = src;                                                                            \
     TOUT *d = dst;                                                                                 \
-    TOUT acc = n > 0 ? (TOUT)s[0] : (TOUT)0;                                                       \
+    TOUT acc = carry != NULL ? *(const TOUT *)carry : (n > 0 ? (TOUT)s[0] : (TOUT)0);              \
     for (int64_t i = 0; i < n; i++) {                                                              \
-      acc = i == 0 ? acc : (TOUT)OP(acc, (TOUT)s[i]);                                              \
+      acc = i == 0 && carry == NULL ? acc : (TOUT)OP(acc, (TOUT)s[i]);                             \
       d[i] = acc;                                                                                  \
     }                                                                                              \
   }
