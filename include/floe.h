@@ -756,13 +756,19 @@ FLOE_API floe_array *floe_outer(floe_array *a, floe_array *b);
 
 /** Running sums and products along `axis` (NumPy's cumsum and cumprod: the
  *  same sequential additions, so the same bits; bool, uint8 and int32 give
- *  int64).  sort: ascending along `axis`, NaNs last.  median and quantile
+ *  int64).  They keep the input's chunks: each chunk starts from the last
+ *  values of the chunk before it along the axis (a carried prefix), so any
+ *  length runs in bounded memory, in parallel across the other axes.
+ *  sort: ascending along `axis`, NaNs last.  median and quantile
  *  (0 <= q <= 1, NumPy's default linear interpolation; float64 results,
- *  median keeps float32) reduce `axis`, exactly, over any chunking: the
- *  input is rechunked so that the axis is whole in every chunk (the other
- *  axes shrink to keep chunks near chunk_bytes), then each chunk's lanes go
- *  through the kernel; a lane holding NaN gives NaN.  An empty axis is
- *  FLOE_ERR_SHAPE for median and quantile. */
+ *  median keeps float32) reduce `axis`, exactly, over any chunking.  These
+ *  three rechunk the input so that the axis is whole in every chunk (the
+ *  other axes shrink to keep chunks near chunk_bytes; a rechunk under the
+ *  budget, spilled as needed), then each chunk's lanes go through the
+ *  kernel (a selection, not a sort, for quantiles); a lane holding NaN
+ *  gives NaN.  One lane of the axis must therefore fit in a task: an axis
+ *  longer than the budget allows is refused with FLOE_ERR_NOMEM.  An empty
+ *  axis is FLOE_ERR_SHAPE for median and quantile. */
 FLOE_API floe_array *floe_cumsum(floe_array *a, int axis);
 FLOE_API floe_array *floe_cumprod(floe_array *a, int axis);
 FLOE_API floe_array *floe_sort(floe_array *a, int axis);
