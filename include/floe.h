@@ -737,9 +737,10 @@ FLOE_API floe_array *floe_map_overlap(floe_block_fn fn, void *user, floe_array *
                                       int n, floe_dtype out_dtype, floe_shape depth,
                                       floe_pad_mode mode);
 
-/** The matrix product (NumPy's matmul, a @ b): 2-D by 2-D, and a 1-D
- *  operand as a row (left) or a column (right) vector, dropped from the
- *  result.  Floating types through OpenBLAS (single-threaded inside a
+/** The matrix product (NumPy's matmul, a @ b): the last two axes are the
+ *  matrices, the ones before them batch axes broadcast against each other
+ *  (materialised where they broadcast), and a 1-D operand is a row (left)
+ *  or a column (right) vector, dropped from the result.  Floating types through OpenBLAS (single-threaded inside a
  *  task: floe owns the parallelism), integers and bool by plain loops.
  *  Each output chunk sums the products of the operands' blocks along the
  *  inner axis in order.  FLOE_ERR_SHAPE when the inner lengths differ. */

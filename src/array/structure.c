@@ -722,10 +722,11 @@ static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
     return r;
   }
   floe__node *x = a->node, *y = b->node;
-  if (x->ndim == 0 || y->ndim == 0 || x->ndim > 2 || y->ndim > 2) {
+  if (x->ndim == 0 || y->ndim == 0) {
     return floe__handle_error(ctx, FLOE_ERR_SHAPE,
-                              "%s: operands of %d and %d dimensions (1 or 2 are supported)", op,
-                              x->ndim, y->ndim);
+                              "%s: operands of %d and %d dimensions (a 0-d operand is not a "
+                              "matrix; multiply it)",
+                              op, x->ndim, y->ndim);
   }
   floe__node *in[2] = {x, y};
   floe_dtype t = FLOE_FLOAT64;
@@ -733,7 +734,7 @@ static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
   if (common_dtype(op, in, 2, &t, &w) != FLOE_OK) {
     return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s", floe__error_slot()->msg);
   }
-  int64_t k0 = x->shape[x->ndim - 1], k1 = y->shape[y->ndim == 1 ? 0 : 0];
+  int64_t k0 = x->shape[x->ndim - 1], k1 = y->shape[y->ndim == 1 ? 0 : y->ndim - 2];
   if (k0 != k1) {
     char s0[128], s1[128];
     return floe__handle_error(ctx, FLOE_ERR_SHAPE,
@@ -742,27 +743,74 @@ static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
                               floe__shape_str(y->ndim, y->shape, s1, sizeof s1), (long long)k0,
                               (long long)k1);
   }
+  /* vectors as matrices, then the batch axes broadcast (NumPy's matmul) */
   floe_array *A = x->ndim == 1 ? floe_expand_dims(a, 0) : a;
   floe_array *B = y->ndim == 1 ? floe_expand_dims(b, 1) : b;
-  floe__node *An = converted(ctx, A->node, t), *Bn = converted(ctx, B->node, t);
+  const int na = A->node->ndim, nbm = B->node->ndim;
+  const int nd = na > nbm ? na : nbm, nb = nd - 2;
+  int64_t batch[FLOE_MAX_DIMS];
   floe_array *out = NULL;
-  if (An != NULL && Bn != NULL) {
-    floe__node p = {.kind = FLOE__NODE_MATMUL, .dtype = t, .nin = 2, .ndim = 2};
-    p.in[0] = An;
-    p.in[1] = Bn;
-    p.shape[0] = An->shape[0];
-    p.shape[1] = Bn->shape[1];
-    p.chunk[0] = An->chunk[0];
-    p.chunk[1] = Bn->chunk[1];
-    out = floe__make(ctx, &p);
-  } else {
-    out = floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory", op);
+  for (int d = 0; d < nb; d++) {
+    int da = d - (nd - na), db = d - (nd - nbm);
+    int64_t la = da >= 0 ? A->node->shape[da] : 1, lb = db >= 0 ? B->node->shape[db] : 1;
+    if (la != lb && la != 1 && lb != 1) {
+      out = floe__handle_error(ctx, FLOE_ERR_SHAPE,
+                               "%s: batch axes of lengths %lld and %lld do not broadcast", op,
+                               (long long)la, (long long)lb);
+      break;
+    }
+    batch[d] = la == 1 ? lb : la;
   }
-  if (An != NULL) {
-    floe__node_unref(An);
+  floe_array *Ab = NULL, *Bb = NULL;
+  if (out == NULL) {
+    floe_shape sa = {.ndim = nd}, sb = {.ndim = nd};
+    bool same_a = na == nd, same_b = nbm == nd;
+    for (int d = 0; d < nb; d++) {
+      sa.dim[d] = sb.dim[d] = batch[d];
+      same_a = same_a && A->node->shape[d] == batch[d];
+      same_b = same_b && B->node->shape[d] == batch[d];
+    }
+    sa.dim[nb] = A->node->shape[na - 2];
+    sa.dim[nb + 1] = A->node->shape[na - 1];
+    sb.dim[nb] = B->node->shape[nbm - 2];
+    sb.dim[nb + 1] = B->node->shape[nbm - 1];
+    Ab = same_a ? A : floe_broadcast_to(A, sa);
+    Bb = same_b ? B : floe_broadcast_to(B, sb);
+    floe__node *An = converted(ctx, Ab->node, t), *Bn = converted(ctx, Bb->node, t);
+    if (An != NULL && Bn != NULL && An->kind != FLOE__NODE_ERROR && Bn->kind != FLOE__NODE_ERROR) {
+      floe__node p = {.kind = FLOE__NODE_MATMUL, .dtype = t, .nin = 2, .ndim = nd};
+      p.in[0] = An;
+      p.in[1] = Bn;
+      for (int d = 0; d < nb; d++) {
+        p.shape[d] = batch[d];
+        p.chunk[d] = An->chunk[d];
+      }
+      p.shape[nb] = An->shape[nb];
+      p.shape[nb + 1] = Bn->shape[nb + 1];
+      p.chunk[nb] = An->chunk[nb];
+      p.chunk[nb + 1] = Bn->chunk[nb + 1];
+      out = floe__make(ctx, &p);
+    } else if (An != NULL && An->kind == FLOE__NODE_ERROR) {
+      floe__node_ref(An);
+      out = floe__handle_new(ctx, An);
+    } else if (Bn != NULL && Bn->kind == FLOE__NODE_ERROR) {
+      floe__node_ref(Bn);
+      out = floe__handle_new(ctx, Bn);
+    } else {
+      out = floe__handle_error(ctx, FLOE_ERR_NOMEM, "%s: out of memory", op);
+    }
+    if (An != NULL) {
+      floe__node_unref(An);
+    }
+    if (Bn != NULL) {
+      floe__node_unref(Bn);
+    }
   }
-  if (Bn != NULL) {
-    floe__node_unref(Bn);
+  if (Ab != NULL && Ab != A) {
+    floe_release(Ab);
+  }
+  if (Bb != NULL && Bb != B) {
+    floe_release(Bb);
   }
   if (A != a) {
     floe_release(A);
@@ -770,10 +818,11 @@ static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
   if (B != b) {
     floe_release(B);
   }
-  if (out != NULL && (x->ndim == 1 || y->ndim == 1)) {
-    floe_array *sq = floe_squeeze(out, x->ndim == 1 && y->ndim == 1 ? FLOE_ALL
-                                       : x->ndim == 1                ? FLOE_AXES(0)
-                                                                     : FLOE_AXES(1));
+  if (out != NULL && out->node->kind != FLOE__NODE_ERROR && (x->ndim == 1 || y->ndim == 1)) {
+    const int ond = out->node->ndim;
+    floe_array *sq = floe_squeeze(out, x->ndim == 1 && y->ndim == 1 ? FLOE_AXES(ond - 2, ond - 1)
+                                       : x->ndim == 1                ? FLOE_AXES(ond - 2)
+                                                                     : FLOE_AXES(ond - 1));
     floe_release(out);
     out = sq;
   }

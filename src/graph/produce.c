@@ -756,7 +756,7 @@ typedef struct mm_arg {
   floe__lower *L;
   int ln;
   int64_t flat;
-  int64_t lo[2], hi[2];
+  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
 } mm_arg;
 
 /* c[m x n] (+)= a[m x k] b[k x n], row-major with leading dimensions. */
@@ -806,70 +806,155 @@ static void gemm(floe_dtype t, int64_t m, int64_t n, int64_t k, const void *a, i
 #undef INT_GEMM
 }
 
-/* Output block [lo, hi) of a @ b: the inner axis walked in order, in
- * segments where neither operand's blocks change. */
+/* One step of a product's output block: batch element `bi`, the inner
+ * segment [k0, k1) where neither operand's blocks change, those blocks,
+ * and where the batch element's matrix starts in the output block. */
+typedef struct mm_step {
+  const int64_t *bi;
+  int64_t k0, k1;
+  int64_t abc[FLOE_MAX_DIMS], bbc[FLOE_MAX_DIMS];
+  int64_t out_off;
+} mm_step;
+
+typedef floe_status (*mm_fn)(void *ctx, const mm_step *st);
+
+/* Walks output block [lo, hi) of x = a @ b (batch axes first, the last two
+ * the matrix): every batch element, and along the inner axis in order. */
+static floe_status mm_walk(const floe__lower *L, const lnode *x, const int64_t *lo,
+                           const int64_t *hi, mm_fn fn, void *ctx) {
+  const lnode *A = &L->ln[x->in[0]], *B = &L->ln[x->in[1]];
+  const int nd = x->n->ndim, nb = nd - 2;
+  const int64_t K = A->n->shape[nd - 1];
+  int64_t bi[FLOE_MAX_DIMS];
+  for (int d = 0; d < nb; d++) {
+    bi[d] = lo[d];
+  }
+  for (;;) {
+    mm_step st = {.bi = bi};
+    for (int d = 0; d < nb; d++) {
+      st.out_off += (bi[d] - lo[d]) * x->ch->cstride[d];
+      st.abc[d] = bi[d] / block_len(A, d);
+      st.bbc[d] = bi[d] / block_len(B, d);
+    }
+    st.abc[nb] = lo[nb] / block_len(A, nb);
+    st.bbc[nb + 1] = lo[nb + 1] / block_len(B, nb + 1);
+    for (st.k0 = 0; st.k0 < K; st.k0 = st.k1) {
+      int64_t ca = block_len(A, nb + 1), cb = block_len(B, nb);
+      int64_t k1 = (st.k0 / ca + 1) * ca, kb = (st.k0 / cb + 1) * cb;
+      k1 = kb < k1 ? kb : k1;
+      st.k1 = k1 < K ? k1 : K;
+      st.abc[nb + 1] = st.k0 / ca;
+      st.bbc[nb] = st.k0 / cb;
+      FLOE_FORWARD_IF_ERROR(fn(ctx, &st));
+    }
+    if (K == 0) {
+      FLOE_FORWARD_IF_ERROR(fn(ctx, &st)); /* k0 == k1 == 0: zeros */
+    }
+    int d = nb - 1;
+    for (; d >= 0; d--) {
+      if (++bi[d] < hi[d]) {
+        break;
+      }
+      bi[d] = lo[d];
+    }
+    if (d < 0) {
+      return FLOE_OK;
+    }
+  }
+}
+
+typedef struct mm_ctx {
+  floe__lower *L;
+  const lnode *x, *A, *B;
+  lnode *Am, *Bm; /* for building */
+  floe_task *t;
+  const int64_t *lo, *hi;
+  unsigned char *buf;
+  bool release;
+} mm_ctx;
+
+static floe_status mm_depend_fn(void *ctx, const mm_step *st) {
+  mm_ctx *c = ctx;
+  if (st->k1 > st->k0) {
+    depend_block(c->L, c->t, c->Am, st->abc);
+    depend_block(c->L, c->t, c->Bm, st->bbc);
+  }
+  return FLOE_OK;
+}
+
+static void done_use(floe__lower *L, const lnode *m, const int64_t *bc) {
+  if (!is_flat(m) && (m->ch->file || m->ch->produced)) {
+    floe__store_done(L->store, &m->ch->c[flat_of(m, bc)]);
+  }
+}
+
+/* The offset of batch element bi, row r, column c of operand m's block bc. */
+static int64_t mm_at(const lnode *m, const view *v, const int64_t *bi, int nb, const int64_t *bc,
+                     int64_t r, int64_t col) {
+  int64_t off = 0;
+  for (int d = 0; d < nb; d++) {
+    off += (bi[d] - bc[d] * block_len(m, d)) * v->stride[d];
+  }
+  off += (r - bc[nb] * block_len(m, nb)) * v->stride[nb];
+  off += col - bc[nb + 1] * block_len(m, nb + 1);
+  return off;
+}
+
+static floe_status mm_run_fn(void *ctx, const mm_step *st) {
+  mm_ctx *c = ctx;
+  const int nd = c->x->n->ndim, nb = nd - 2;
+  const size_t esz = floe_dtype_size(c->x->n->dtype);
+  if (c->release) {
+    if (st->k1 > st->k0) {
+      done_use(c->L, c->A, st->abc);
+      done_use(c->L, c->B, st->bbc);
+    }
+    return FLOE_OK;
+  }
+  const int64_t m = c->hi[nb] - c->lo[nb], n = c->hi[nb + 1] - c->lo[nb + 1];
+  const int64_t ldc = c->x->n->chunk[nb + 1];
+  unsigned char *out = c->buf + (size_t)st->out_off * esz;
+  if (st->k1 == st->k0) {
+    return FLOE_OK; /* an empty inner axis: the zeroed buffer */
+  }
+  view va, vb;
+  FLOE_FORWARD_IF_ERROR(open_block(c->L, c->A, st->abc, &va));
+  floe_status s = open_block(c->L, c->B, st->bbc, &vb);
+  if (s == FLOE_OK) {
+    int64_t ao = mm_at(c->A, &va, st->bi, nb, st->abc, c->lo[nb], st->k0);
+    int64_t bo = mm_at(c->B, &vb, st->bi, nb, st->bbc, st->k0, c->lo[nb + 1]);
+    gemm(c->x->n->dtype, m, n, st->k1 - st->k0, va.base + (size_t)ao * esz, va.stride[nb],
+         vb.base + (size_t)bo * esz, vb.stride[nb], out, ldc, st->k0 > 0);
+    close_block(c->L, c->B, &vb);
+  }
+  close_block(c->L, c->A, &va);
+  return s;
+}
+
+/* Output block [lo, hi) of a @ b: for every batch element, the inner axis
+ * walked in order, in segments where neither operand's blocks change. */
 static floe_status mm_task(void *arg) {
   mm_arg *a = arg;
   floe__lower *L = a->L;
   const lnode *x = &L->ln[a->ln];
-  const lnode *A = &L->ln[x->in[0]], *B = &L->ln[x->in[1]];
-  const int64_t K = A->n->shape[1];
+  mm_ctx c = {.L = L, .x = x, .A = &L->ln[x->in[0]], .B = &L->ln[x->in[1]], .lo = a->lo,
+              .hi = a->hi};
   if (x->ch->readers[a->flat] == 0) {
-    for (int64_t k0 = 0; k0 < K;) { /* the uses it would have made */
-      int64_t ca = block_len(A, 1), cb = block_len(B, 0);
-      int64_t k1 = (k0 / ca + 1) * ca, kb = (k0 / cb + 1) * cb;
-      k1 = kb < k1 ? kb : k1;
-      int64_t abc[2] = {a->lo[0] / block_len(A, 0), k0 / ca};
-      int64_t bbc[2] = {k0 / cb, a->lo[1] / block_len(B, 1)};
-      if (!is_flat(A) && (A->ch->file || A->ch->produced)) {
-        floe__store_done(L->store, &A->ch->c[flat_of(A, abc)]);
-      }
-      if (!is_flat(B) && (B->ch->file || B->ch->produced)) {
-        floe__store_done(L->store, &B->ch->c[flat_of(B, bbc)]);
-      }
-      k0 = k1 < K ? k1 : K;
-    }
-    return FLOE_OK;
+    c.release = true; /* the uses it would have made */
+    return mm_walk(L, x, a->lo, a->hi, mm_run_fn, &c);
   }
-  const size_t esz = floe_dtype_size(x->n->dtype);
-  floe__chunk *c = &x->ch->c[a->flat];
+  floe__chunk *ck = &x->ch->c[a->flat];
   floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a product", &L->io);
-  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
-  const int64_t m = a->hi[0] - a->lo[0], n = a->hi[1] - a->lo[1], ldc = x->n->chunk[1];
-  if (st == FLOE_OK && K == 0) {
-    memset(buf, 0, c->bytes);
-  }
-  bool acc = false;
-  for (int64_t k0 = 0; k0 < K && st == FLOE_OK;) {
-    int64_t ca = block_len(A, 1), cb = block_len(B, 0);
-    int64_t k1 = (k0 / ca + 1) * ca;
-    int64_t kb = (k0 / cb + 1) * cb;
-    k1 = kb < k1 ? kb : k1;
-    k1 = k1 < K ? k1 : K;
-    int64_t abc[2] = {a->lo[0] / block_len(A, 0), k0 / ca};
-    int64_t bbc[2] = {k0 / cb, a->lo[1] / block_len(B, 1)};
-    view va, vb;
-    st = open_block(L, A, abc, &va);
-    if (st == FLOE_OK) {
-      st = open_block(L, B, bbc, &vb);
-      if (st == FLOE_OK) {
-        int64_t ar = a->lo[0] - abc[0] * block_len(A, 0), ak = k0 - abc[1] * ca;
-        int64_t bk = k0 - bbc[0] * cb, bcol = a->lo[1] - bbc[1] * block_len(B, 1);
-        gemm(x->n->dtype, m, n, k1 - k0, va.base + (size_t)(ar * va.stride[0] + ak) * esz,
-             va.stride[0], vb.base + (size_t)(bk * vb.stride[0] + bcol) * esz, vb.stride[0], buf,
-             ldc, acc);
-        acc = true;
-        close_block(L, B, &vb);
-      }
-      close_block(L, A, &va);
-    }
-    k0 = k1;
+  c.buf = floe__store_alloc(L->store, ck->bytes, "a chunk of a product", &L->io);
+  floe_status st = c.buf == NULL ? floe__error_slot()->status : FLOE_OK;
+  if (st == FLOE_OK) {
+    memset(c.buf, 0, ck->bytes);
+    st = mm_walk(L, x, a->lo, a->hi, mm_run_fn, &c);
   }
   if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
+    floe__store_put(L->store, ck, c.buf, NULL, 0);
+  } else if (c.buf != NULL) {
+    floe__store_release(L->store, c.buf, ck->bytes);
   }
   floe__store_leave(L->store);
   return st;
@@ -895,7 +980,6 @@ static floe_status build_matmul(floe__lower *L, int li) {
     return FLOE_OK;
   }
   grid g = grid_of(n);
-  const int64_t K = A->n->shape[1];
   int64_t coord[FLOE_MAX_DIMS] = {0};
   for (int64_t b = 0; b < g.total; b++) {
     mm_arg *a = floe__lower_alloc(L, sizeof *a);
@@ -904,21 +988,10 @@ static floe_status build_matmul(floe__lower *L, int li) {
     a->L = L;
     a->ln = li;
     a->flat = b;
-    int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
-    chunk_region(n, coord, lo, hi);
-    memcpy(a->lo, lo, sizeof a->lo);
-    memcpy(a->hi, hi, sizeof a->hi);
+    chunk_region(n, coord, a->lo, a->hi);
     floe_task *t = floe__lower_task(L, mm_task, a, "matmul");
-    for (int64_t k0 = 0; k0 < K;) {
-      int64_t ca = block_len(A, 1), cb = block_len(B, 0);
-      int64_t k1 = (k0 / ca + 1) * ca, kb = (k0 / cb + 1) * cb;
-      k1 = kb < k1 ? kb : k1;
-      int64_t abc[2] = {lo[0] / block_len(A, 0), k0 / ca};
-      int64_t bbc[2] = {k0 / cb, lo[1] / block_len(B, 1)};
-      depend_block(L, t, A, abc);
-      depend_block(L, t, B, bbc);
-      k0 = k1 < K ? k1 : K;
-    }
+    mm_ctx c = {.L = L, .x = x, .A = A, .B = B, .Am = A, .Bm = B, .t = t};
+    FLOE_FORWARD_IF_ERROR(mm_walk(L, x, a->lo, a->hi, mm_depend_fn, &c));
     x->done[b] = t;
     next_coord(n->ndim, g.n, coord);
   }
