@@ -1140,7 +1140,7 @@ floe_array *floe_mask(floe_array *a, floe_array *mask) {
 
 static floe_array *map(const char *op, floe_block_fn fn, void *user, floe_array *const *inputs,
                        int n, floe_dtype out_dtype, floe_shape chunks, const int64_t *depth,
-                       floe_pad_mode mode) {
+                       int depth_ndim, floe_pad_mode mode) {
   floe_ctx *ctx;
   bool failed;
   if (n < 1 || n > 3) {
@@ -1153,6 +1153,21 @@ static floe_array *map(const char *op, floe_block_fn fn, void *user, floe_array 
   }
   if (fn == NULL) {
     return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: the function is NULL", op);
+  }
+  if (depth != NULL) {
+    const int nd = inputs[0]->node->ndim;
+    if (depth_ndim != nd || mode < FLOE_PAD_CONSTANT || mode > FLOE_PAD_EDGE) {
+      return floe__handle_error(ctx, FLOE_ERR_INVALID,
+                                "%s: depth has %d axes for arrays of %d, or the mode %d is "
+                                "unknown",
+                                op, depth_ndim, nd, (int)mode);
+    }
+    for (int d = 0; d < nd; d++) {
+      if (depth[d] < 0) {
+        return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: negative depth %lld on axis %d",
+                                  op, (long long)depth[d], d);
+      }
+    }
   }
   if (!floe__dtype_valid(out_dtype)) {
     return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)out_dtype);
@@ -1209,25 +1224,14 @@ static floe_array *map(const char *op, floe_block_fn fn, void *user, floe_array 
 
 floe_array *floe_map_blocks(floe_block_fn fn, void *user, floe_array *const *inputs, int n,
                             floe_dtype out_dtype, floe_shape out_chunks) {
-  return map("floe_map_blocks", fn, user, inputs, n, out_dtype, out_chunks, NULL,
+  return map("floe_map_blocks", fn, user, inputs, n, out_dtype, out_chunks, NULL, 0,
              FLOE_PAD_CONSTANT);
 }
 
 floe_array *floe_map_overlap(floe_block_fn fn, void *user, floe_array *const *inputs, int n,
                              floe_dtype out_dtype, floe_shape depth, floe_pad_mode mode) {
   const char *op = "floe_map_overlap";
-  if (n >= 1 && inputs != NULL && inputs[0] != NULL &&
-      (depth.ndim != inputs[0]->node->ndim || mode < FLOE_PAD_CONSTANT || mode > FLOE_PAD_EDGE)) {
-    return floe__handle_error(inputs[0]->ctx, FLOE_ERR_INVALID,
-                              "%s: depth has %d axes for arrays of %d, or the mode %d is unknown",
-                              op, depth.ndim, inputs[0]->node->ndim, (int)mode);
-  }
-  for (int d = 0; d < depth.ndim && d < FLOE_MAX_DIMS; d++) {
-    if (depth.dim[d] < 0 && n >= 1 && inputs != NULL && inputs[0] != NULL) {
-      return floe__handle_error(inputs[0]->ctx, FLOE_ERR_INVALID, "%s: negative depth", op);
-    }
-  }
-  return map(op, fn, user, inputs, n, out_dtype, FLOE_AUTO, depth.dim, mode);
+  return map(op, fn, user, inputs, n, out_dtype, FLOE_AUTO, depth.dim, depth.ndim, mode);
 }
 
 /* ------------------------------------------------------------- tensordot */

@@ -1471,7 +1471,13 @@ static floe_status map_task(void *arg) {
     floe__error_slot()->set = 0;
     st = n->p.map.fn(n->p.map.user, &out, in, nin);
     if (st != FLOE_OK && !floe__error_slot()->set) {
-      st = floe__fail(st, "the kernel of floe_map_blocks failed on the chunk at index %lld",
+      bool halo = false;
+      for (int d = 0; d < nd; d++) {
+        halo = halo || n->p.map.depth[d] > 0;
+      }
+      st = floe__fail(st, "%s: the kernel failed (%s, without a message) on the chunk at index "
+                          "%lld",
+                      halo ? "floe_map_overlap" : "floe_map_blocks", floe_status_name(st),
                       (long long)a->flat);
     }
   }
