@@ -2,30 +2,38 @@
  * structure.c, materialised by src/graph/produce.c): floe_slice,
  * floe_transpose, floe_rechunk, floe_broadcast_to, floe_expand_dims,
  * floe_squeeze, floe_concat, floe_stack, floe_pad, floe_take, floe_matmul,
- * floe_dot and floe_outer; and along an axis floe_cumsum, floe_cumprod,
- * floe_sort, floe_median and floe_quantile.
+ * floe_dot and floe_outer; along an axis floe_cumsum, floe_cumprod,
+ * floe_sort, floe_median and floe_quantile; and floe_reshape, floe_mask,
+ * floe_map_blocks, floe_map_overlap and floe_tensordot.
  *
  * Every result is checked against a naive reference written here: plain C
  * loops over C-order buffers that restate NumPy's rules (slice bounds as
  * PySlice_AdjustIndices, broadcasting, promotion, matmul as a triple loop,
+ * tensordot as loops over the paired axes, a[mask] as a filter in C order,
  * scans as sequential loops, sort and quantiles through qsort and NumPy's
- * linear interpolation written out).  Copies, scans, sorts, medians and
- * quantiles must be exact, bit for bit; floating products are held to a
- * relative bound against sum(|a||b|).  Inputs come in four kinds: caller
- * memory (floe_from_buffer), generated arrays (floe_random_uniform,
+ * linear interpolation written out).  User kernels are a test kernel (sums
+ * of weighted taps: elementwise, or a stencil) that checks every block it
+ * is handed (extents, strides, origin, grid index, halo) and counts its
+ * calls per chunk; its results must equal the same sums over the whole
+ * arrays, padded as the mode says.  Copies, scans, sorts, medians,
+ * quantiles and kernels must be exact, bit for bit; floating products are
+ * held to a relative bound against sum(|a||b|).  Inputs come in four kinds:
+ * caller memory (floe_from_buffer), generated arrays (floe_random_uniform,
  * materialised by floe), an elementwise expression (x*2+1) and the result
  * of a reduction (max over a last axis), on every dtype, with ragged chunks
  * (shape (37, 23), chunks (8, 5)), and empty and length-1 axes; HDF5 and
  * persisted inputs too.  Beyond values: errors (status and message), NULL,
- * error and released arguments, products and along-axis results
- * bit-identical for 1 and 2 threads, and a rechunk, a product and scans,
- * sorts and quantiles down columns under a 1 MiB memory limit that spill
- * and still give the unlimited run's bits. */
+ * error and released arguments, failing kernels, products, along-axis
+ * results, stencils, reshapes and masks bit-identical for 1 and 2 threads,
+ * and a rechunk, a product, scans, sorts and quantiles down columns, a
+ * stencil, reshapes, a tensordot and a mask under a 1 MiB memory limit that
+ * still give the unlimited run's bits. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2323,9 +2331,9 @@ Test(matmul, errors, .timeout = TEST_TIMEOUT_S) {
   expect_error(floe_matmul(a, v), FLOE_ERR_SHAPE, "floe_matmul", NULL, "(37, 23) @ (22,)");
   expect_error(floe_matmul(u, b), FLOE_ERR_SHAPE, "floe_matmul", NULL, "(23,) @ (22, 41)");
   expect_error(floe_matmul(u, v), FLOE_ERR_SHAPE, "floe_matmul", NULL, "(23,) @ (22,)");
-  if (floe_array_status(floe_matmul(a, c)) == FLOE_OK) {
-    soft_fail("(37, 23) @ (2, 23, 41): accepted (the header supports 1-D and 2-D operands)");
-  }
+  /* batch axes that do not broadcast */
+  floe_array *a3 = floe_ones(ctx, F64, FLOE_SHAPE(3, 37, 23), FLOE_AUTO);
+  expect_error(floe_matmul(a3, c), FLOE_ERR_SHAPE, "floe_matmul", NULL, "broadcast");
   floe_array *z = floe_sum(a, FLOE_ALL);
   if (floe_array_status(floe_matmul(z, a)) == FLOE_OK) {
     soft_fail("0-d @ 2-D: accepted (NumPy refuses scalar operands of matmul)");
@@ -3028,10 +3036,18 @@ Test(along_axis, composes_with_selections_elementwise_and_reductions,
       }
       expect_dense(floe_add(floe_median(a, 0), floe_scalar_int(ctx, 1)), &plus,
                    "%s median(a, 0) + 1", what);
-      /* the scanned axis is whole in every chunk of the result */
+      /* a scan keeps its input's chunks (the running value is carried from
+         chunk to chunk); a sort makes the axis whole in every chunk */
       floe_shape c = floe_array_chunks(floe_cumsum(a, 0));
+      floe_shape ac = floe_array_chunks(a);
+      if (c.ndim != 2 || c.dim[0] != ac.dim[0] || c.dim[1] != ac.dim[1]) {
+        soft_fail("%s cumsum(a, 0): chunks (%lld, %lld), expected the input's (%lld, %lld)",
+                  what, (long long)c.dim[0], (long long)c.dim[1], (long long)ac.dim[0],
+                  (long long)ac.dim[1]);
+      }
+      c = floe_array_chunks(floe_sort(a, 0));
       if (c.ndim != 2 || c.dim[0] != 37) {
-        soft_fail("%s cumsum(a, 0): chunks (%lld, %lld), expected the whole axis 0", what,
+        soft_fail("%s sort(a, 0): chunks (%lld, %lld), expected the whole axis 0", what,
                   (long long)c.dim[0], (long long)c.dim[1]);
       }
       dense *all[] = {&r, &rs, &rt, &st0, &cs, &q, &st1, &st1r, &cs1, &cs1t, &col, &med, &plus};
@@ -3221,6 +3237,1920 @@ Test(along_axis, bit_identical_for_one_and_two_threads, .timeout = TEST_TIMEOUT_
   finish(c1);
 }
 
+/* --------------------------------------------------------------- reshape */
+
+/* NumPy's reshape of `size` elements to s: the shape with its -1 filled in
+ * (into out), or FLOE_ERR_SHAPE where NumPy raises: another size, two -1,
+ * another negative length, or -1 beside a zero length. */
+static floe_status ref_reshape_shape(int64_t size, floe_shape s, int64_t *out) {
+  int unknown = -1;
+  int64_t known = 1;
+  for (int d = 0; d < s.ndim; d++) {
+    out[d] = s.dim[d];
+    if (s.dim[d] == -1 && unknown < 0) {
+      unknown = d;
+    } else if (s.dim[d] < 0) {
+      return FLOE_ERR_SHAPE;
+    } else {
+      known *= s.dim[d];
+    }
+  }
+  if (unknown >= 0) {
+    if (known == 0 || size % known != 0) {
+      return FLOE_ERR_SHAPE;
+    }
+    out[unknown] = size / known;
+    return FLOE_OK;
+  }
+  return known == size ? FLOE_OK : FLOE_ERR_SHAPE;
+}
+
+/* The same C-order values in another shape of as many elements. */
+static dense ref_reshape(const dense *a, int ndim, const int64_t *shape) {
+  dense r = dense_new(a->dt, ndim, shape);
+  cr_assert_eq(r.n, a->n);
+  memcpy(r.v, a->v, (size_t)a->n * esz(a->dt));
+  return r;
+}
+
+/* Checks floe_reshape(a, to) against the reference: the values, or the
+ * same refusal; and the result's chunks: the trailing axes both shapes
+ * share keep a's, the others lie within their axes. */
+static void expect_reshape(floe_array *a, const dense *r, floe_shape to, const char *what) {
+  int64_t shape[FLOE_MAX_DIMS];
+  char ts[96], w[256];
+  snprintf(w, sizeof w, "%s reshape to %s", what, shape_str(ts, sizeof ts, to.ndim, to.dim));
+  floe_status st = ref_reshape_shape(r->n, to, shape);
+  floe_array *b = floe_reshape(a, to);
+  if (st != FLOE_OK) {
+    expect_error(b, st, "floe_reshape", NULL, w);
+    floe_release(b);
+    return;
+  }
+  dense want = ref_reshape(r, to.ndim, shape);
+  expect_dense(b, &want, "%s", w);
+  floe_shape ca = floe_array_chunks(a), cb = floe_array_chunks(b);
+  if (floe_array_status(b) == FLOE_OK && want.n > 0) {
+    int shared = 0;
+    while (shared < r->ndim && shared < to.ndim &&
+           r->shape[r->ndim - 1 - shared] == shape[to.ndim - 1 - shared]) {
+      shared++;
+    }
+    for (int d = 0; d < to.ndim && cb.ndim == to.ndim; d++) {
+      bool kept = d >= to.ndim - shared;
+      int64_t in_chunk = kept ? ca.dim[r->ndim - to.ndim + d] : 0;
+      if (cb.dim[d] < 1 || cb.dim[d] > shape[d] || (kept && cb.dim[d] != in_chunk)) {
+        char cs[96];
+        soft_fail("%s: chunks %s (axis %d: %lld; the input's chunk there %lld)", w,
+                  shape_str(cs, sizeof cs, cb.ndim, cb.dim), d, (long long)cb.dim[d],
+                  (long long)in_chunk);
+        break;
+      }
+    }
+    if (cb.ndim != to.ndim) {
+      soft_fail("%s: chunks of %d axes", w, cb.ndim);
+    }
+  }
+  dense_free(&want);
+  floe_release(b);
+}
+
+/* max of a 2-D array along `axis`, or with `sum` its int64 sum. */
+static dense ref_reduce2(const dense *a, int axis, bool sum) {
+  const int64_t rows = a->shape[0], cols = a->shape[1];
+  int64_t len = axis == 0 ? cols : rows, cnt = axis == 0 ? rows : cols;
+  dense r = dense_new(sum ? I64 : a->dt, 1, &len);
+  for (int64_t o = 0; o < len; o++) {
+    int64_t at = -1, isum = 0;
+    for (int64_t p = 0; p < cnt; p++) {
+      int64_t i = axis == 0 ? p * cols + o : o * cols + p;
+      if (sum) {
+        isum += get_i(a, i);
+      } else if (at < 0 || get_d(a, i) > get_d(a, at)) {
+        at = i;
+      }
+    }
+    if (sum) {
+      ((int64_t *)r.v)[o] = isum;
+    } else {
+      put(&r, o, a, at);
+    }
+  }
+  return r;
+}
+
+Test(reshape, shapes_on_every_dtype_and_input, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  /* 420 = 6 * 10 * 7 elements; 851 = 37 * 23 */
+  floe_shape to3[] = {
+      FLOE_SHAPE(420),
+      FLOE_SHAPE(-1),
+      FLOE_SHAPE(42, 10),
+      FLOE_SHAPE(60, 7),
+      FLOE_SHAPE(6, 70),
+      FLOE_SHAPE(2, 3, 10, 7),
+      FLOE_SHAPE(7, 6, 10),
+      FLOE_SHAPE(-1, 7),
+      FLOE_SHAPE(6, -1),
+      FLOE_SHAPE(10, -1, 7),
+      FLOE_SHAPE(1, 420),
+      FLOE_SHAPE(420, 1),
+      FLOE_SHAPE(3, 2, 5, 2, 7),
+      FLOE_SHAPE(5, 84),
+      FLOE_SHAPE(1, -1, 1),
+      FLOE_SHAPE(6, 10, 7),
+      FLOE_SHAPE(1, 6, 1, 10, 1, 7, 1, 1),
+      /* refused */
+      FLOE_SHAPE(421),
+      FLOE_SHAPE(-1, -1),
+      FLOE_SHAPE(-2, -210),
+      FLOE_SHAPE(0, -1),
+      FLOE_SHAPE(8, -1),
+      FLOE_SHAPE(6, 10, 7, 0),
+      FLOE_SHAPE(2, -3, 70),
+      FLOE_SHAPE(6, 10, 7, 2),
+      FLOE_SHAPE(-1, 0),
+  };
+  floe_shape to2[] = {
+      FLOE_SHAPE(851),
+      FLOE_SHAPE(23, 37),
+      FLOE_SHAPE(1, 37, 23, 1),
+      FLOE_SHAPE(-1),
+      FLOE_SHAPE(37, 23, 1),
+      FLOE_SHAPE(1, 851),
+      FLOE_SHAPE(-1, 37),
+      FLOE_SHAPE(23, -1, 1),
+      /* refused */
+      FLOE_SHAPE(850),
+      FLOE_SHAPE(2, -1),
+      FLOE_SHAPE(37, -1, -1),
+      FLOE_SHAPE(23, 36),
+  };
+  struct {
+    floe_shape shape, chunks;
+    const floe_shape *to;
+    size_t nto;
+  } arrays[] = {
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), to3, sizeof to3 / sizeof to3[0]},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), to2, sizeof to2 / sizeof to2[0]},
+  };
+  for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], arrays[j].shape, arrays[j].chunks,
+                                   500u + (unsigned)t, &r);
+        char what[96], sh[64];
+        snprintf(what, sizeof what, "%s %s %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r.ndim, r.shape));
+        for (size_t i = 0; i < arrays[j].nto; i++) {
+          expect_reshape(a, &r, arrays[j].to[i], what);
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  /* a shape of more than FLOE_MAX_DIMS axes, and chunks given as a shape */
+  floe_array *a = floe_ones(ctx, F64, FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2));
+  floe_shape nine = {.ndim = FLOE_MAX_DIMS + 1};
+  expect_error(floe_reshape(a, nine), FLOE_ERR_SHAPE, "floe_reshape", NULL, "9 axes");
+  if (floe_array_status(floe_reshape(a, FLOE_AUTO)) == FLOE_OK) {
+    soft_fail("reshape to FLOE_AUTO (ndim -1): accepted");
+  }
+  finish(ctx);
+}
+
+Test(reshape, empty_length_one_and_zero_d, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  floe_shape to_empty[] = {
+      FLOE_SHAPE(0),
+      FLOE_SHAPE(-1),
+      FLOE_SHAPE(12, 0),
+      FLOE_SHAPE(0, 4, 3),
+      FLOE_SHAPE(2, -1, 6),
+      FLOE_SHAPE(1, 1, 0),
+      FLOE_SHAPE(12, -1),
+      FLOE_SHAPE(4, 0, 3),
+      /* refused: -1 beside a zero length, another size */
+      FLOE_SHAPE(0, -1),
+      FLOE_SHAPE(3, 0, -1),
+      FLOE_SHAPE(1),
+  };
+  floe_shape to_one[] = {
+      FLOE_SCALAR_SHAPE,
+      FLOE_SHAPE(1),
+      FLOE_SHAPE(-1),
+      FLOE_SHAPE(1, 1),
+      FLOE_SHAPE(1, -1, 1),
+      FLOE_SHAPE(1, 1, 1),
+      /* refused */
+      FLOE_SHAPE(2),
+      FLOE_SHAPE(0),
+      FLOE_SHAPE(0, -1),
+  };
+  struct {
+    floe_shape shape, chunks;
+    const floe_shape *to;
+    size_t nto;
+  } arrays[] = {
+      {FLOE_SHAPE(4, 0, 3), FLOE_SHAPE(3, 1, 2), to_empty, sizeof to_empty / sizeof to_empty[0]},
+      {FLOE_SHAPE(1, 1, 1), FLOE_SHAPE(1, 1, 1), to_one, sizeof to_one / sizeof to_one[0]},
+      {FLOE_SCALAR_SHAPE, FLOE_AUTO, to_one, sizeof to_one / sizeof to_one[0]},
+      {FLOE_SHAPE(1), FLOE_SHAPE(1), to_one, sizeof to_one / sizeof to_one[0]},
+  };
+  for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], arrays[j].shape, arrays[j].chunks,
+                                   510u + (unsigned)t, &r);
+        char what[96], sh[64];
+        snprintf(what, sizeof what, "%s %s %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r.ndim, r.shape));
+        for (size_t i = 0; i < arrays[j].nto; i++) {
+          expect_reshape(a, &r, arrays[j].to[i], what);
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  /* 1-D arange: its values by formula */
+  floe_array *v = floe_arange(ctx, I64, 0, 24, 1, FLOE_SHAPE(5));
+  dense rv = dense_new(I64, 1, (int64_t[]){24});
+  for (int64_t i = 0; i < 24; i++) {
+    set_d(&rv, i, (double)i);
+  }
+  floe_shape to1[] = {FLOE_SHAPE(2, 3, 4), FLOE_SHAPE(4, -1), FLOE_SHAPE(24, 1),
+                      FLOE_SHAPE(-1, 24),  FLOE_SHAPE(3, 8),  FLOE_SHAPE(5, -1)};
+  for (size_t i = 0; i < sizeof to1 / sizeof to1[0]; i++) {
+    expect_reshape(v, &rv, to1[i], "arange(24)/(5)");
+  }
+  dense_free(&rv);
+  finish(ctx);
+}
+
+Test(reshape, composes_with_selections_elementwise_and_reductions, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  const int perm[3] = {2, 0, 1};
+  floe_index ix[] = {S(N, N, -2), S(1, N, 1), S(N, N, 3)};
+  floe_index ix2[] = {S(N, N, -3), S(2, N, 1)};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t];
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      char what[64];
+      snprintf(what, sizeof what, "%s %s (6, 10, 7)/(4, 3, 2)", dtn(dt), KIND[k]);
+      dense r, rb;
+      floe_array *a = make_input(ctx, k, dt, FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), 520, &r);
+      floe_array *b =
+          make_input(ctx, (k + 1) % IN_KINDS, dt, FLOE_SHAPE(14, 30), FLOE_SHAPE(5, 7), 521, &rb);
+      /* reshape of a transpose, and transpose of a reshape */
+      dense rt = ref_transpose(&r, perm);
+      dense want = ref_reshape(&rt, 2, (int64_t[]){42, 10});
+      floe_array *at = floe_transpose(a, FLOE_AXES(2, 0, 1));
+      expect_dense(floe_reshape(at, FLOE_SHAPE(42, 10)), &want,
+                   "%s reshape(transpose(a, (2, 0, 1)), (42, 10))", what);
+      dense_free(&want);
+      want = ref_reshape(&rt, 1, (int64_t[]){420});
+      expect_dense(floe_reshape(at, FLOE_SHAPE(-1)), &want, "%s reshape(transpose(a), -1)", what);
+      dense_free(&want);
+      dense r42 = ref_reshape(&r, 2, (int64_t[]){42, 10});
+      want = ref_transpose(&r42, (int[]){1, 0});
+      floe_array *a42 = floe_reshape(a, FLOE_SHAPE(42, 10));
+      expect_dense(floe_transpose(a42, FLOE_ALL), &want, "%s reshape(a, (42, 10)).T", what);
+      dense_free(&want);
+      /* reshape of a reshape */
+      want = ref_reshape(&r, 2, (int64_t[]){3, 140});
+      expect_dense(floe_reshape(floe_reshape(a, FLOE_SHAPE(70, 6)), FLOE_SHAPE(3, 140)), &want,
+                   "%s reshape(reshape(a, (70, 6)), (3, 140))", what);
+      dense_free(&want);
+      /* reshape of a slice (not contiguous), and a slice of a reshape */
+      dense rs;
+      cr_assert_eq(ref_slice(&r, 3, ix, &rs), FLOE_OK);
+      cr_assert_eq(rs.n, 81);
+      floe_array *as = floe_slice(a, 3, ix);
+      want = ref_reshape(&rs, 2, (int64_t[]){27, 3});
+      expect_dense(floe_reshape(as, FLOE_SHAPE(27, 3)), &want,
+                   "%s reshape(a[::-2, 1:, ::3], (27, 3))", what);
+      dense_free(&want);
+      want = ref_reshape(&rs, 2, (int64_t[]){9, 9});
+      expect_dense(floe_reshape(as, FLOE_SHAPE(-1, 9)), &want,
+                   "%s reshape(a[::-2, 1:, ::3], (-1, 9))", what);
+      dense_free(&want);
+      cr_assert_eq(ref_slice(&r42, 2, ix2, &want), FLOE_OK);
+      expect_dense(floe_slice(a42, 2, ix2), &want, "%s reshape(a, (42, 10))[::-3, 2:]", what);
+      dense_free(&want);
+      /* reshape, then reduce */
+      dense r6 = ref_reshape(&r, 2, (int64_t[]){6, 70});
+      floe_array *a6 = floe_reshape(a, FLOE_SHAPE(6, 70));
+      want = ref_reduce2(&r6, 1, false);
+      expect_dense(floe_max(a6, FLOE_AXES(1)), &want, "%s max(reshape(a, (6, 70)), axis=1)", what);
+      dense_free(&want);
+      want = ref_reduce2(&r42, 0, false);
+      expect_dense(floe_max(a42, FLOE_AXES(0)), &want, "%s max(reshape(a, (42, 10)), axis=0)",
+                   what);
+      dense_free(&want);
+      if (!is_float(dt)) {
+        want = ref_reduce2(&r6, 1, true);
+        expect_dense(floe_sum(a6, FLOE_AXES(-1)), &want, "%s sum(reshape(a, (6, 70)), axis=-1)",
+                     what);
+        dense_free(&want);
+        want = ref_reduce2(&r42, 0, true);
+        expect_dense(floe_sum(floe_reshape(a, FLOE_SHAPE(-1, 10)), FLOE_AXES(0)), &want,
+                     "%s sum(reshape(a, (-1, 10)), axis=0)", what);
+        dense_free(&want);
+      }
+      /* two reshaped arrays of other shapes and chunks, elementwise */
+      dense rb42 = ref_reshape(&rb, 2, (int64_t[]){42, 10});
+      want = dense_new(dt, 2, (int64_t[]){42, 10});
+      for (int64_t i = 0; i < want.n; i++) {
+        put(&want, i, get_d(&r42, i) >= get_d(&rb42, i) ? &r42 : &rb42, i);
+      }
+      expect_dense(floe_maximum(a42, floe_reshape(b, FLOE_SHAPE(42, 10))), &want,
+                   "%s maximum(reshape(a, (42, 10)), reshape(b (14, 30)/(5, 7), (42, 10)))", what);
+      dense_free(&want);
+      dense *all[] = {&r, &rb, &rt, &r42, &rs, &r6, &rb42};
+      for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        dense_free(all[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* ----------------------------------------------------------------- masks */
+
+/* a[mask]: the elements where the mask is true, in C order, 1-D. */
+static dense ref_mask(const dense *a, const dense *m) {
+  cr_assert_eq(a->n, m->n);
+  int64_t count = 0;
+  for (int64_t i = 0; i < m->n; i++) {
+    count += get_d(m, i) != 0;
+  }
+  dense r = dense_new(a->dt, 1, &count);
+  for (int64_t i = 0, j = 0; i < m->n; i++) {
+    if (get_d(m, i) != 0) {
+      put(&r, j++, a, i);
+    }
+  }
+  return r;
+}
+
+enum { MK_BUFFER, MK_GENERATED, MK_ALL, MK_NONE, MK_OF_A, MK_TRANSPOSED, MK_KINDS };
+static const char *const MASK_KIND[MK_KINDS] = {
+    "bool buffer", "uniform < 0.3", "all true", "all false", "a > 0", "transposed bool buffer"};
+
+/* A bool mask of a's shape (in `chunks`) of the given kind, and in *ref
+ * its values; MK_OF_A is a > 0 (a itself for bool). */
+static floe_array *make_mask(floe_ctx *ctx, int kind, floe_array *a, const dense *r,
+                             floe_shape chunks, uint64_t seed, dense *ref) {
+  floe_shape shape = {.ndim = r->ndim};
+  memcpy(shape.dim, r->shape, sizeof(int64_t) * (size_t)r->ndim);
+  floe_array *m = NULL;
+  switch (kind) {
+  case MK_BUFFER:
+    *ref = dense_pattern(B, shape, seed, false);
+    m = floe_from_buffer(ctx, B, shape, chunks, dense_buffer(ref));
+    break;
+  case MK_GENERATED:
+    m = floe_less(floe_random_uniform(ctx, F64, shape, chunks, seed, 0, 1), floe_scalar(ctx, 0.3));
+    *ref = dense_of(B, shape);
+    cr_assert_eq(floe_compute(m, ref->v, (size_t)ref->n), FLOE_OK, "mask: %s",
+                 floe_error_message(NULL));
+    break;
+  case MK_ALL:
+  case MK_NONE:
+    m = kind == MK_ALL ? floe_ones(ctx, B, shape, chunks) : floe_zeros(ctx, B, shape, chunks);
+    *ref = dense_of(B, shape);
+    memset(ref->v, kind == MK_ALL, (size_t)ref->n);
+    break;
+  case MK_OF_A:
+    m = r->dt == B ? a : floe_greater(a, floe_scalar_int(ctx, 0));
+    *ref = dense_of(B, shape);
+    for (int64_t i = 0; i < r->n; i++) {
+      set_d(ref, i, get_d(r, i) > 0);
+    }
+    break;
+  default: {
+    /* a bool array of the reversed shape, transposed */
+    floe_shape rs = {.ndim = shape.ndim}, rc = {.ndim = chunks.ndim};
+    int perm[FLOE_MAX_DIMS];
+    for (int d = 0; d < shape.ndim; d++) {
+      rs.dim[d] = shape.dim[shape.ndim - 1 - d];
+      rc.dim[d] = chunks.ndim > 0 ? chunks.dim[shape.ndim - 1 - d] : 1;
+      perm[d] = shape.ndim - 1 - d;
+    }
+    dense p = dense_pattern(B, rs, seed, false);
+    m = floe_transpose(
+        floe_from_buffer(ctx, B, rs, chunks.ndim < 0 ? chunks : rc, dense_buffer(&p)), FLOE_ALL);
+    *ref = ref_transpose(&p, perm);
+    dense_free(&p);
+    break;
+  }
+  }
+  cr_assert_eq(floe_array_status(m), FLOE_OK, "mask %s: %s", MASK_KIND[kind],
+               floe_array_message(m));
+  return m;
+}
+
+/* Checks floe_mask(a, m) against the reference; returns the result. */
+static floe_array *expect_mask(floe_array *a, const dense *r, floe_array *m, const dense *rm,
+                               const char *what) {
+  dense want = ref_mask(r, rm);
+  floe_array *b = floe_mask(a, m);
+  expect_dense(b, &want, "%s", what);
+  dense_free(&want);
+  return b;
+}
+
+Test(mask, every_dtype_input_and_mask, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  for (int t = 0; t < NDT; t++) {
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r;
+      floe_array *a = make_input(ctx, k, ALL_DT[t], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5),
+                                 530u + (unsigned)t, &r);
+      for (int mk = 0; mk < MK_KINDS; mk++) {
+        dense rm;
+        floe_array *m = make_mask(ctx, mk, a, &r, FLOE_SHAPE(6, 4), 531u + (unsigned)mk, &rm);
+        char what[128];
+        snprintf(what, sizeof what, "%s %s (37, 23)/(8, 5) [%s (6, 4)]", dtn(ALL_DT[t]), KIND[k],
+                 MASK_KIND[mk]);
+        floe_array *b = expect_mask(a, &r, m, &rm, what);
+        /* reductions of the selection */
+        dense picked = ref_mask(&r, &rm);
+        if (picked.n > 0) {
+          dense row = picked;
+          row.ndim = 2;
+          row.shape[0] = 1;
+          row.shape[1] = picked.n;
+          dense want = ref_reduce2(&row, 1, false);
+          want.ndim = 0;
+          expect_dense(floe_max(b, FLOE_ALL), &want, "%s max", what);
+          dense_free(&want);
+          if (!is_float(ALL_DT[t])) {
+            want = ref_reduce2(&row, 1, true);
+            want.ndim = 0;
+            expect_dense(floe_sum(b, FLOE_ALL), &want, "%s sum", what);
+            dense_free(&want);
+          }
+        }
+        dense_free(&picked);
+        dense_free(&rm);
+      }
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+Test(mask, composes_with_expressions_selections_and_reshapes, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  floe_index ix[] = {S(N, N, -1), S(3, N, 1)};
+  floe_index half[] = {S(N, N, -2)};
+  const int tr[2] = {1, 0};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t];
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      char what[64];
+      snprintf(what, sizeof what, "%s %s", dtn(dt), KIND[k]);
+      dense r, rb, rm;
+      floe_array *a = make_input(ctx, k, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 540, &r);
+      floe_array *b =
+          make_input(ctx, (k + 1) % IN_KINDS, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(7, 9), 541, &rb);
+      floe_array *m = make_mask(ctx, MK_BUFFER, a, &r, FLOE_SHAPE(5, 6), 542, &rm);
+      char w[192];
+      /* an expression masked by an expression: maximum(a, b)[a > b] */
+      dense mx = dense_of(dt, FLOE_SHAPE(37, 23)), gt = dense_of(B, FLOE_SHAPE(37, 23));
+      for (int64_t i = 0; i < r.n; i++) {
+        put(&mx, i, get_d(&r, i) >= get_d(&rb, i) ? &r : &rb, i);
+        set_d(&gt, i, get_d(&r, i) > get_d(&rb, i));
+      }
+      snprintf(w, sizeof w, "%s maximum(a, b)[a > b]", what);
+      floe_release(expect_mask(floe_maximum(a, b), &mx, floe_greater(a, b), &gt, w));
+      /* a transpose masked by a transposed mask; a slice by a slice */
+      dense rt = ref_transpose(&r, tr), rmt = ref_transpose(&rm, tr);
+      snprintf(w, sizeof w, "%s a.T[m.T]", what);
+      floe_release(
+          expect_mask(floe_transpose(a, FLOE_ALL), &rt, floe_transpose(m, FLOE_ALL), &rmt, w));
+      dense rs, rms;
+      cr_assert_eq(ref_slice(&r, 2, ix, &rs), FLOE_OK);
+      cr_assert_eq(ref_slice(&rm, 2, ix, &rms), FLOE_OK);
+      snprintf(w, sizeof w, "%s a[::-1, 3:][m[::-1, 3:]]", what);
+      floe_release(expect_mask(floe_slice(a, 2, ix), &rs, floe_slice(m, 2, ix), &rms, w));
+      /* a reshape masked by a reshape: the same elements in the same order */
+      snprintf(w, sizeof w, "%s reshape(a, (23, 37))[reshape(m, (23, 37))]", what);
+      floe_release(expect_mask(floe_reshape(a, FLOE_SHAPE(23, 37)), &r,
+                               floe_reshape(m, FLOE_SHAPE(23, 37)), &rm, w));
+      /* a slice and a reshape of the selection */
+      dense picked = ref_mask(&r, &rm), want;
+      floe_array *am = floe_mask(a, m);
+      cr_assert_eq(ref_slice(&picked, 1, half, &want), FLOE_OK);
+      expect_dense(floe_slice(am, 1, half), &want, "%s a[m][::-2]", what);
+      dense_free(&want);
+      want = ref_reshape(&picked, 2, (int64_t[]){picked.n, 1});
+      expect_dense(floe_reshape(am, FLOE_SHAPE(-1, 1)), &want, "%s reshape(a[m], (-1, 1))", what);
+      dense_free(&want);
+      want = ref_reshape(&r, 2, (int64_t[]){23, 37});
+      expect_dense(floe_reshape(floe_mask(a, floe_ones(ctx, B, FLOE_SHAPE(37, 23), FLOE_AUTO)),
+                                FLOE_SHAPE(23, 37)),
+                   &want, "%s reshape(a[ones], (23, 37))", what);
+      dense_free(&want);
+      /* two selections by one mask, elementwise; a selection masked again */
+      dense selb = ref_mask(&rb, &rm);
+      want = dense_of(dt, FLOE_SHAPE(picked.n));
+      for (int64_t i = 0; i < picked.n; i++) {
+        put(&want, i, get_d(&picked, i) >= get_d(&selb, i) ? &picked : &selb, i);
+      }
+      expect_dense(floe_maximum(am, floe_mask(b, m)), &want, "%s maximum(a[m], b[m])", what);
+      dense_free(&want);
+      dense pos = dense_of(B, FLOE_SHAPE(picked.n));
+      for (int64_t i = 0; i < picked.n; i++) {
+        set_d(&pos, i, get_d(&picked, i) > 0);
+      }
+      snprintf(w, sizeof w, "%s a[m][a[m] > 0]", what);
+      floe_release(expect_mask(am, &picked,
+                               dt == B ? am : floe_greater(am, floe_scalar_int(ctx, 0)), &pos, w));
+      dense *free_all[] = {&r, &rb, &rm, &mx, &gt, &rt, &rmt, &rs, &rms, &picked, &selb, &pos};
+      for (size_t i = 0; i < sizeof free_all / sizeof free_all[0]; i++) {
+        dense_free(free_all[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+Test(mask, empty_length_one_and_zero_d, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  struct {
+    floe_shape shape, chunks;
+  } arrays[] = {
+      {FLOE_SHAPE(4, 0, 3), FLOE_SHAPE(3, 1, 2)},
+      {FLOE_SHAPE(1, 1, 1), FLOE_SHAPE(1, 1, 1)},
+      {FLOE_SHAPE(6, 1, 9), FLOE_SHAPE(4, 1, 2)},
+      {FLOE_SHAPE(100), FLOE_SHAPE(7)},
+  };
+  const int kinds[] = {MK_BUFFER, MK_ALL, MK_NONE, MK_OF_A, MK_TRANSPOSED};
+  for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        floe_array *a = make_input(ctx, k, ALL_DT[t], arrays[j].shape, arrays[j].chunks,
+                                   550u + (unsigned)t, &r);
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+          dense rm;
+          floe_array *m = make_mask(ctx, kinds[i], a, &r, arrays[j].chunks, 551u + i, &rm);
+          char what[128], sh[64];
+          snprintf(what, sizeof what, "%s %s %s [%s]", dtn(ALL_DT[t]), KIND[k],
+                   shape_str(sh, sizeof sh, r.ndim, r.shape), MASK_KIND[kinds[i]]);
+          floe_release(expect_mask(a, &r, m, &rm, what));
+          dense_free(&rm);
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  /* 0-d: a true mask selects the one element, a false one nothing */
+  floe_array *three = floe_sum(floe_ones(ctx, F64, FLOE_SHAPE(3), FLOE_AUTO), FLOE_ALL);
+  floe_array *yes = floe_greater(three, floe_scalar(ctx, 0));
+  floe_array *no = floe_less(three, floe_scalar(ctx, 0));
+  dense ryes = dense_new(B, 0, NULL), rno = dense_new(B, 0, NULL);
+  set_d(&ryes, 0, 1);
+  for (int t = 0; t < NDT; t++) {
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r;
+      floe_array *a = make_input(ctx, k, ALL_DT[t], FLOE_SCALAR_SHAPE, FLOE_AUTO, 560, &r);
+      char what[96];
+      snprintf(what, sizeof what, "%s %s 0-d [true]", dtn(ALL_DT[t]), KIND[k]);
+      floe_release(expect_mask(a, &r, yes, &ryes, what));
+      snprintf(what, sizeof what, "%s %s 0-d [false]", dtn(ALL_DT[t]), KIND[k]);
+      floe_release(expect_mask(a, &r, no, &rno, what));
+      dense_free(&r);
+      floe_scope_end(ctx);
+    }
+  }
+  dense_free(&ryes);
+  dense_free(&rno);
+  finish(ctx);
+}
+
+/* The mask is read when floe_mask is called: a mask buffer changed after
+ * the call (allowed: no compute reads it any more) does not change the
+ * selection. */
+Test(mask, the_mask_is_read_at_the_call, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  dense r;
+  floe_array *a = make_input(ctx, IN_BUFFER, I32, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 570, &r);
+  dense rm = dense_pattern(B, FLOE_SHAPE(37, 23), 571, false);
+  bool *mbuf = dense_buffer(&rm);
+  floe_array *b =
+      floe_mask(a, floe_from_buffer(ctx, B, FLOE_SHAPE(37, 23), FLOE_SHAPE(6, 4), mbuf));
+  for (int64_t i = 0; i < rm.n; i++) {
+    mbuf[i] = !mbuf[i];
+  }
+  dense want = ref_mask(&r, &rm);
+  expect_dense(b, &want, "a[m] with m changed after floe_mask");
+  expect_dense(b, &want, "a[m] with m changed after floe_mask, computed again");
+  dense_free(&want);
+  dense_free(&rm);
+  dense_free(&r);
+  finish(ctx);
+}
+
+Test(mask, errors, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *a = floe_ones(ctx, F64, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5));
+  /* not bool: refused, even with a's shape */
+  expect_error(floe_mask(a, floe_ones(ctx, F64, FLOE_SHAPE(37, 23), FLOE_AUTO)), FLOE_ERR_DTYPE,
+               "floe_mask", "float64", "a float64 mask");
+  expect_error(floe_mask(a, floe_ones(ctx, U8, FLOE_SHAPE(37, 23), FLOE_AUTO)), FLOE_ERR_DTYPE,
+               "floe_mask", "uint8", "a uint8 mask");
+  expect_error(floe_mask(a, floe_ones(ctx, I64, FLOE_SHAPE(37, 23), FLOE_AUTO)), FLOE_ERR_DTYPE,
+               "floe_mask", "int64", "an int64 mask");
+  /* bool of another shape: refused, even where it would broadcast */
+  struct {
+    floe_shape shape;
+    const char *text;
+  } shapes[] = {
+      {FLOE_SHAPE(37, 22), "(37, 22)"}, {FLOE_SHAPE(23), "(23,)"},
+      {FLOE_SHAPE(1, 23), "(1, 23)"},   {FLOE_SHAPE(37, 1), "(37, 1)"},
+      {FLOE_SHAPE(23, 37), "(23, 37)"}, {FLOE_SHAPE(37, 23, 1), "(37, 23, 1)"},
+      {FLOE_SHAPE(851), "(851,)"},      {FLOE_SCALAR_SHAPE, "()"},
+  };
+  for (size_t j = 0; j < sizeof shapes / sizeof shapes[0]; j++) {
+    char what[64];
+    snprintf(what, sizeof what, "a bool %s mask of (37, 23)", shapes[j].text);
+    floe_array *m = shapes[j].shape.ndim == 0
+                        ? floe_greater(floe_sum(a, FLOE_ALL), floe_scalar(ctx, 0))
+                        : floe_ones(ctx, B, shapes[j].shape, FLOE_AUTO);
+    expect_error(floe_mask(a, m), FLOE_ERR_SHAPE, "floe_mask", "(37, 23)", what);
+  }
+  /* a mask in an error state, or an array: their error passes on */
+  floe_index step0[] = {S(N, N, 0)};
+  floe_array *em = floe_slice(floe_ones(ctx, B, FLOE_SHAPE(37, 23), FLOE_AUTO), 1, step0);
+  cr_assert_neq(floe_array_status(em), FLOE_OK);
+  floe_array *r = floe_mask(a, em);
+  if (floe_array_status(r) != floe_array_status(em) ||
+      strcmp(floe_array_message(r), floe_array_message(em)) != 0) {
+    soft_fail("mask in an error state: %s '%s', expected its error '%s'",
+              floe_status_name(floe_array_status(r)), floe_array_message(r),
+              floe_array_message(em));
+  }
+  floe_array *ea = floe_slice(a, 1, step0);
+  r = floe_mask(ea, floe_ones(ctx, B, FLOE_SHAPE(37, 23), FLOE_AUTO));
+  if (floe_array_status(r) != floe_array_status(ea) ||
+      strcmp(floe_array_message(r), floe_array_message(ea)) != 0) {
+    soft_fail("array in an error state: %s '%s', expected its error '%s'",
+              floe_status_name(floe_array_status(r)), floe_array_message(r),
+              floe_array_message(ea));
+  }
+  /* the mask of another context */
+  floe_ctx *other = open_ctx(1);
+  expect_error(floe_mask(a, floe_ones(other, B, FLOE_SHAPE(37, 23), FLOE_AUTO)), FLOE_ERR_INVALID,
+               "floe_mask", "context", "a mask on another context");
+  floe_close(other);
+  finish(ctx);
+}
+
+/* ---------------------------------------------------------- user kernels */
+
+#define MAX_TAPS 16
+#define MAX_SEEN 4096
+#define LOG_MAGIC 0x6b6c6f67u
+
+/* The test's kernel and what its calls saw.  It computes, for every output
+ * element, the sum over the inputs and the taps of weight * the input at
+ * the element moved by the tap's offset (one tap at offset 0: the sum of
+ * the inputs), in double, stored as a C cast.  It runs on worker threads,
+ * where Criterion's asserts do not belong: it counts its calls and the
+ * defects of the blocks it is handed, atomically, and keeps the first
+ * defect in words. */
+typedef struct kernel_log {
+  uint32_t magic;
+  /* the blocks it should be handed */
+  int n, ndim;
+  floe_dtype in_dt[3], out_dt;
+  int64_t shape[FLOE_MAX_DIMS], chunk[FLOE_MAX_DIMS], depth[FLOE_MAX_DIMS];
+  int taps;
+  int64_t off[MAX_TAPS][FLOE_MAX_DIMS];
+  double weight[MAX_TAPS];
+  /* the call for this chunk (flat index) fails, with a message or not */
+  int64_t fail_at;
+  floe_status fail_status;
+  bool fail_message;
+  atomic_int calls, bad, said;
+  atomic_int seen[MAX_SEEN]; /* calls per output chunk */
+  char first[256];
+} kernel_log;
+
+typedef struct stencil {
+  const char *name;
+  int taps;
+  int64_t off[MAX_TAPS][3];
+  double w[MAX_TAPS];
+} stencil;
+
+/* Weights are powers of two: every product is exact, so that the order of
+ * the kernel's sums is the only thing the reference must copy. */
+static const stencil ST_3 = {"3-point", 3, {{-1}, {0}, {1}}, {1, -2, 1}};
+static const stencil ST_5 = {"5-point", 5, {{-2}, {-1}, {0}, {1}, {2}}, {1, -4, 2, -4, 1}};
+static const stencil ST_LAPLACE = {
+    "5-point Laplacian", 5, {{-1, 0}, {0, -1}, {0, 0}, {0, 1}, {1, 0}}, {1, 1, -4, 1, 1}};
+static const stencil ST_CROSS = {
+    "9-point cross",
+    9,
+    {{-2, 0}, {-1, 0}, {0, -2}, {0, -1}, {0, 0}, {0, 1}, {0, 2}, {1, 0}, {2, 0}},
+    {-1, 2, -1, 2, -4, 2, -1, 2, -1}};
+static const stencil ST_BOX = {
+    "3x3 box",
+    9,
+    {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 0}, {0, 1}, {1, -1}, {1, 0}, {1, 1}},
+    {1, 2, 0.5, 2, 4, 2, 0.5, 2, 1}};
+static const stencil ST_AXIS0 = {
+    "5-point along axis 0", 5, {{-2, 0}, {-1, 0}, {0, 0}, {1, 0}, {2, 0}}, {1, -4, 2, -4, 1}};
+static const stencil ST_AXIS1 = {"3-point along axis 1", 3, {{0, -1}, {0, 0}, {0, 1}}, {1, -2, 1}};
+static const stencil ST_7 = {
+    "7-point",
+    7,
+    {{-1, 0, 0}, {0, -1, 0}, {0, 0, -1}, {0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {1, 0, 0}},
+    {1, 1, 1, -8, 1, 1, 1}};
+
+/* A log for n inputs of these dtypes, an output of `out_dt` of this shape
+ * in these chunks, halos of `depth` (NULL: none), one tap at offset 0. */
+static kernel_log *log_new(int n, const floe_dtype *in_dt, floe_dtype out_dt, floe_shape shape,
+                           floe_shape chunk, const int64_t *depth) {
+  kernel_log *L = calloc(1, sizeof *L);
+  cr_assert_not_null(L);
+  cr_assert(n >= 1 && n <= 3);
+  cr_assert_eq(chunk.ndim, shape.ndim);
+  L->magic = LOG_MAGIC;
+  L->n = n;
+  L->ndim = shape.ndim;
+  for (int i = 0; i < n; i++) {
+    L->in_dt[i] = in_dt[i];
+  }
+  L->out_dt = out_dt;
+  for (int d = 0; d < shape.ndim; d++) {
+    L->shape[d] = shape.dim[d];
+    L->chunk[d] = chunk.dim[d];
+    L->depth[d] = depth != NULL ? depth[d] : 0;
+  }
+  L->taps = 1;
+  L->weight[0] = 1;
+  L->fail_at = -1;
+  return L;
+}
+
+static void log_stencil(kernel_log *L, const stencil *st) {
+  L->taps = st->taps;
+  for (int t = 0; t < st->taps; t++) {
+    L->weight[t] = st->w[t];
+    for (int d = 0; d < L->ndim; d++) {
+      L->off[t][d] = d < 3 ? st->off[t][d] : 0;
+      /* the kernel reads within the halo only */
+      cr_assert(L->off[t][d] >= -L->depth[d] && L->off[t][d] <= L->depth[d], "%s: depth %lld",
+                st->name, (long long)L->depth[d]);
+    }
+  }
+}
+
+static void log_reset(kernel_log *L) {
+  atomic_store(&L->calls, 0);
+  atomic_store(&L->bad, 0);
+  atomic_store(&L->said, 0);
+  for (int i = 0; i < MAX_SEEN; i++) {
+    atomic_store(&L->seen[i], 0);
+  }
+  L->first[0] = '\0';
+}
+
+static void note(kernel_log *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(kernel_log *L, const char *fmt, ...) {
+  atomic_fetch_add(&L->bad, 1);
+  if (atomic_exchange(&L->said, 1) == 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->first, sizeof L->first, fmt, ap);
+    va_end(ap);
+  }
+}
+
+/* Strides in elements in C order: the last axis contiguous, each axis
+ * stepping over at least the axes after it (an edge chunk may sit in a
+ * buffer of a whole chunk). */
+static bool c_order(const floe_block *b) {
+  for (int d = 0; d < b->ndim; d++) {
+    int64_t inner =
+        d == b->ndim - 1 ? 1 : b->stride[d + 1] * (b->shape[d + 1] > 0 ? b->shape[d + 1] : 1);
+    if (d == b->ndim - 1 ? b->stride[d] != 1 : b->stride[d] < inner) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static int64_t grid_len(const kernel_log *L, int d) {
+  return L->shape[d] > 0 ? (L->shape[d] + L->chunk[d] - 1) / L->chunk[d] : 0;
+}
+
+/* Checks the blocks of one call against the log; their chunk's flat index
+ * (C order over the chunk grid), or -1 when they are malformed. */
+static int64_t check_blocks(kernel_log *L, const floe_block *out, const floe_block *in, int n) {
+  atomic_fetch_add(&L->calls, 1);
+  const int nd = L->ndim;
+  if (n != L->n || in == NULL || out == NULL) {
+    note(L, "%d input blocks (expected %d)", n, L->n);
+    return -1;
+  }
+  if (out->ndim != nd || out->dtype != L->out_dt || out->data == NULL || !c_order(out)) {
+    note(L, "output block: %d axes, dtype %s, data %p, C order %d (expected %d axes, %s)",
+         out->ndim, dtn(out->dtype), out->data, c_order(out), nd, dtn(L->out_dt));
+    return -1;
+  }
+  int64_t flat = 0;
+  for (int d = 0; d < nd; d++) {
+    int64_t g = grid_len(L, d), lo = out->index[d] * L->chunk[d];
+    int64_t ext = L->shape[d] - lo < L->chunk[d] ? L->shape[d] - lo : L->chunk[d];
+    if (out->index[d] < 0 || out->index[d] >= g || out->origin[d] != lo || out->shape[d] != ext) {
+      note(L,
+           "output block on axis %d: index %lld of %lld, origin %lld, extent %lld (expected "
+           "origin %lld, extent %lld)",
+           d, (long long)out->index[d], (long long)g, (long long)out->origin[d],
+           (long long)out->shape[d], (long long)lo, (long long)ext);
+      return -1;
+    }
+    flat = flat * g + out->index[d];
+  }
+  for (int i = 0; i < n; i++) {
+    const floe_block *b = &in[i];
+    if (b->ndim != nd || b->dtype != L->in_dt[i] || b->data == NULL || !c_order(b)) {
+      note(L, "input block %d: %d axes, dtype %s, data %p, C order %d (expected %d axes, %s)", i,
+           b->ndim, dtn(b->dtype), b->data, c_order(b), nd, dtn(L->in_dt[i]));
+      return -1;
+    }
+    for (int d = 0; d < nd; d++) {
+      if (b->shape[d] != out->shape[d] + 2 * L->depth[d] ||
+          b->origin[d] != out->origin[d] - L->depth[d] || b->index[d] != out->index[d]) {
+        note(L,
+             "input block %d on axis %d: extent %lld, origin %lld, index %lld (output: "
+             "extent %lld, origin %lld, index %lld; depth %lld)",
+             i, d, (long long)b->shape[d], (long long)b->origin[d], (long long)b->index[d],
+             (long long)out->shape[d], (long long)out->origin[d], (long long)out->index[d],
+             (long long)L->depth[d]);
+        return -1;
+      }
+    }
+  }
+  if (flat < MAX_SEEN) {
+    atomic_fetch_add(&L->seen[flat], 1);
+  }
+  return flat;
+}
+
+static floe_status kernel(void *user, const floe_block *out, const floe_block *in, int n) {
+  kernel_log *L = user;
+  if (L == NULL || L->magic != LOG_MAGIC) {
+    return floe_error_set(FLOE_ERR_INTERNAL, "the test kernel got another user pointer");
+  }
+  int64_t flat = check_blocks(L, out, in, n);
+  if (flat < 0) {
+    return floe_error_set(FLOE_ERR_INTERNAL, "the test kernel got a malformed block");
+  }
+  if (flat == L->fail_at) {
+    if (L->fail_message) {
+      return floe_error_set(L->fail_status, "the test kernel refuses chunk %lld", (long long)flat);
+    }
+    return L->fail_status;
+  }
+  const int nd = out->ndim;
+  int64_t count = 1, idx[FLOE_MAX_DIMS] = {0};
+  for (int d = 0; d < nd; d++) {
+    count *= out->shape[d];
+  }
+  dense o = {.dt = out->dtype, .v = out->data};
+  for (int64_t e = 0; e < count; e++) {
+    int64_t at = 0;
+    for (int d = 0; d < nd; d++) {
+      at += idx[d] * out->stride[d];
+    }
+    double acc = 0;
+    for (int i = 0; i < n; i++) {
+      dense b = {.dt = in[i].dtype, .v = in[i].data};
+      for (int t = 0; t < L->taps; t++) {
+        int64_t q = 0;
+        for (int d = 0; d < nd; d++) {
+          q += (idx[d] + L->depth[d] + L->off[t][d]) * in[i].stride[d];
+        }
+        acc += L->weight[t] * get_d(&b, q);
+      }
+    }
+    set_d(&o, at, acc);
+    for (int d = nd - 1; d >= 0; d--) {
+      if (++idx[d] < out->shape[d]) {
+        break;
+      }
+      idx[d] = 0;
+    }
+  }
+  return FLOE_OK;
+}
+
+/* What the kernel computes over whole arrays, reading beyond the edges as
+ * `mode` pads: the edge element, or 0. */
+static dense ref_kernel(const kernel_log *L, dense *const *in, floe_pad_mode mode) {
+  const dense *a = in[0];
+  dense r = dense_new(L->out_dt, a->ndim, a->shape);
+  int64_t idx[FLOE_MAX_DIMS + 2], q[FLOE_MAX_DIMS + 2];
+  for (int64_t j = 0; j < r.n; j++) {
+    unravel(j, a->ndim, a->shape, idx);
+    double acc = 0;
+    for (int i = 0; i < L->n; i++) {
+      cr_assert_eq(in[i]->n, a->n);
+      for (int t = 0; t < L->taps; t++) {
+        bool inside = true;
+        for (int d = 0; d < a->ndim; d++) {
+          q[d] = idx[d] + L->off[t][d];
+          if (q[d] < 0 || q[d] >= a->shape[d]) {
+            inside = false;
+            q[d] = q[d] < 0 ? 0 : a->shape[d] - 1;
+          }
+        }
+        double v = inside || mode == FLOE_PAD_EDGE ? get_d(in[i], ravel(a->ndim, a->shape, q)) : 0;
+        acc += L->weight[t] * v;
+      }
+    }
+    set_d(&r, j, acc);
+  }
+  return r;
+}
+
+/* Checks what the kernel saw over one compute, and resets the log: one
+ * call per output chunk (`once`; else at least one), none malformed. */
+static void expect_calls(kernel_log *L, bool once, const char *what) {
+  int64_t total = 1;
+  for (int d = 0; d < L->ndim; d++) {
+    total *= grid_len(L, d);
+  }
+  int bad = atomic_load(&L->bad), calls = atomic_load(&L->calls);
+  if (bad > 0) {
+    soft_fail("%s: %d of %d kernel calls had malformed blocks; the first: %s", what, bad, calls,
+              L->first);
+  } else if (once ? calls != total : calls < total) {
+    soft_fail("%s: %d kernel calls for %lld chunks", what, calls, (long long)total);
+  } else {
+    for (int64_t f = 0; f < total && f < MAX_SEEN; f++) {
+      int c = atomic_load(&L->seen[f]);
+      if (once ? c != 1 : c < 1) {
+        soft_fail("%s: chunk %lld had %d kernel calls", what, (long long)f, c);
+        break;
+      }
+    }
+  }
+  log_reset(L);
+}
+
+/* Chunks as floe resolves them for a result of this shape: -1 and lengths
+ * beyond the axis give the whole axis (1 for an empty one: chunks are never
+ * empty); FLOE_AUTO gives `dflt`. */
+static floe_shape resolved(floe_shape chunks, floe_shape shape, floe_shape dflt) {
+  if (chunks.ndim < 0) {
+    return dflt;
+  }
+  floe_shape c = chunks;
+  for (int d = 0; d < c.ndim; d++) {
+    int64_t whole = shape.dim[d] > 0 ? shape.dim[d] : 1;
+    if (c.dim[d] == -1 || c.dim[d] > whole) {
+      c.dim[d] = whole;
+    }
+  }
+  return c;
+}
+
+static bool same_shape(floe_shape a, floe_shape b) {
+  bool same = a.ndim == b.ndim;
+  for (int d = 0; same && d < a.ndim; d++) {
+    same = a.dim[d] == b.dim[d];
+  }
+  return same;
+}
+
+/* Runs the kernel over `ins` with floe_map_blocks and checks the result,
+ * its chunks and the calls. */
+static void expect_map(floe_array *const *ins, dense *const *refs, int n, floe_dtype out_dt,
+                       floe_shape out_chunks, const char *what) {
+  floe_shape shape = floe_array_shape(ins[0]);
+  floe_shape want_chunks = resolved(out_chunks, shape, floe_array_chunks(ins[0]));
+  floe_dtype dts[3];
+  for (int i = 0; i < n; i++) {
+    dts[i] = floe_array_dtype(ins[i]);
+  }
+  kernel_log *L = log_new(n, dts, out_dt, shape, want_chunks, NULL);
+  floe_array *o = floe_map_blocks(kernel, L, ins, n, out_dt, out_chunks);
+  dense want = ref_kernel(L, refs, FLOE_PAD_CONSTANT);
+  expect_dense(o, &want, "%s", what);
+  expect_calls(L, true, what);
+  floe_shape c = floe_array_chunks(o);
+  if (floe_array_status(o) == FLOE_OK && !same_shape(c, want_chunks)) {
+    char s1[96], s2[96];
+    soft_fail("%s: chunks %s, expected %s", what, shape_str(s1, sizeof s1, c.ndim, c.dim),
+              shape_str(s2, sizeof s2, want_chunks.ndim, want_chunks.dim));
+  }
+  dense_free(&want);
+  floe_release(o);
+  free(L);
+}
+
+Test(map_blocks, elementwise_over_inputs_in_other_chunks, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  floe_shape outs[] = {FLOE_SHAPE(10, 7),   FLOE_AUTO,         FLOE_SHAPE(-1, 4),
+                       FLOE_SHAPE(37, 23),  FLOE_SHAPE(1, 23), FLOE_SHAPE(5, -1),
+                       FLOE_SHAPE(100, 100)};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t];
+    /* the sums fit every output dtype here but uint8's */
+    const floe_dtype ods[2] = {F64, dt == U8 ? I32 : dt};
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r[3];
+      dense *rp[3] = {&r[0], &r[1], &r[2]};
+      floe_array *in[3] = {
+          make_input(ctx, k, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 600, &r[0]),
+          make_input(ctx, (k + 1) % IN_KINDS, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(6, 4), 601, &r[1]),
+          make_input(ctx, (k + 2) % IN_KINDS, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(4, 9), 602, &r[2]),
+      };
+      for (size_t j = 0; j < sizeof outs / sizeof outs[0]; j++) {
+        char oc[64];
+        if (outs[j].ndim < 0) {
+          snprintf(oc, sizeof oc, "auto");
+        } else {
+          shape_str(oc, sizeof oc, 2, outs[j].dim);
+        }
+        for (int o = 0; o < 2; o++) {
+          for (int n = 1; n <= 3; n++) {
+            if (n != 2 && j > 1) {
+              continue; /* one and three inputs: two chunkings are enough */
+            }
+            char what[160];
+            snprintf(what, sizeof what, "%s %s, %d inputs (8, 5) (6, 4) (4, 9) -> %s in %s",
+                     dtn(dt), KIND[k], n, dtn(ods[o]), oc);
+            expect_map(in, rp, n, ods[o], outs[j], what);
+          }
+        }
+      }
+      for (int i = 0; i < 3; i++) {
+        dense_free(&r[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  /* inputs of different dtypes */
+  const floe_dtype pairs[][2] = {{I32, F32}, {U8, I64}, {B, F64}, {F32, F64}, {I64, B}};
+  for (size_t j = 0; j < sizeof pairs / sizeof pairs[0]; j++) {
+    floe_scope_begin(ctx);
+    dense r[2];
+    dense *rp[2] = {&r[0], &r[1]};
+    floe_array *in[2] = {
+        make_input(ctx, IN_BUFFER, pairs[j][0], FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 610, &r[0]),
+        make_input(ctx, IN_EXPR, pairs[j][1], FLOE_SHAPE(37, 23), FLOE_SHAPE(6, 4), 611, &r[1]),
+    };
+    char what[96];
+    snprintf(what, sizeof what, "%s and %s -> float64 in (10, 7)", dtn(pairs[j][0]),
+             dtn(pairs[j][1]));
+    expect_map(in, rp, 2, F64, FLOE_SHAPE(10, 7), what);
+    dense_free(&r[0]);
+    dense_free(&r[1]);
+    floe_scope_end(ctx);
+  }
+  finish(ctx);
+}
+
+Test(map_blocks, three_d_length_one_empty_and_zero_d, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  struct {
+    floe_shape shape, c0, c1, out;
+  } cases[] = {
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), FLOE_SHAPE(3, 4, 5), FLOE_SHAPE(2, 5, 7)},
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), FLOE_SHAPE(3, 4, 5), FLOE_AUTO},
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), FLOE_SHAPE(3, 4, 5), FLOE_SHAPE(6, 10, 7)},
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), FLOE_SHAPE(3, 4, 5), FLOE_SHAPE(1, 1, 1)},
+      {FLOE_SHAPE(1, 23), FLOE_SHAPE(1, 4), FLOE_SHAPE(1, 23), FLOE_SHAPE(1, 5)},
+      {FLOE_SHAPE(37, 1), FLOE_SHAPE(8, 1), FLOE_SHAPE(3, 1), FLOE_SHAPE(-1, 1)},
+      {FLOE_SHAPE(100), FLOE_SHAPE(7), FLOE_SHAPE(30), FLOE_SHAPE(9)},
+      {FLOE_SHAPE(0, 5), FLOE_SHAPE(2, 2), FLOE_SHAPE(1, 3), FLOE_SHAPE(3, 3)},
+      {FLOE_SHAPE(4, 0, 3), FLOE_SHAPE(3, 1, 2), FLOE_SHAPE(1, 1, 1), FLOE_AUTO},
+      {FLOE_SCALAR_SHAPE, FLOE_AUTO, FLOE_AUTO, FLOE_AUTO},
+  };
+  for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r[2];
+        dense *rp[2] = {&r[0], &r[1]};
+        floe_array *in[2] = {
+            make_input(ctx, k, ALL_DT[t], cases[j].shape, cases[j].c0, 620, &r[0]),
+            make_input(ctx, (k + 3) % IN_KINDS, ALL_DT[t], cases[j].shape, cases[j].c1, 621, &r[1]),
+        };
+        char what[160], sh[64], oc[64];
+        if (cases[j].out.ndim < 0) {
+          snprintf(oc, sizeof oc, "auto");
+        } else {
+          shape_str(oc, sizeof oc, cases[j].out.ndim, cases[j].out.dim);
+        }
+        snprintf(what, sizeof what, "%s %s %s -> float64 in %s", dtn(ALL_DT[t]), KIND[k],
+                 shape_str(sh, sizeof sh, r[0].ndim, r[0].shape), oc);
+        expect_map(in, rp, 2, F64, cases[j].out, what);
+        dense_free(&r[0]);
+        dense_free(&r[1]);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  finish(ctx);
+}
+
+/* floe_map_overlap with one stencil input against the naive stencil, in
+ * both pad modes: halos of depth 1 and 2, halos wider than a chunk and than
+ * the array, an axis without a halo, length-1 axes. */
+Test(map_overlap, stencils_against_a_naive_stencil, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  struct {
+    floe_shape shape, chunks, depth;
+    const stencil *st;
+  } cases[] = {
+      {FLOE_SHAPE(37), FLOE_SHAPE(8), FLOE_SHAPE(1), &ST_3},
+      {FLOE_SHAPE(37), FLOE_SHAPE(3), FLOE_SHAPE(2), &ST_5},
+      {FLOE_SHAPE(37), FLOE_SHAPE(1), FLOE_SHAPE(2), &ST_5},
+      {FLOE_SHAPE(3), FLOE_SHAPE(2), FLOE_SHAPE(4), &ST_5},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), FLOE_SHAPE(1, 1), &ST_LAPLACE},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), FLOE_SHAPE(2, 2), &ST_CROSS},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), FLOE_SHAPE(1, 1), &ST_BOX},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(1, 2), FLOE_SHAPE(2, 2), &ST_CROSS},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), FLOE_SHAPE(2, 0), &ST_AXIS0},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(37, 23), FLOE_SHAPE(0, 1), &ST_AXIS1},
+      {FLOE_SHAPE(1, 23), FLOE_SHAPE(1, 4), FLOE_SHAPE(1, 1), &ST_LAPLACE},
+      {FLOE_SHAPE(6, 10, 7), FLOE_SHAPE(4, 3, 2), FLOE_SHAPE(1, 1, 1), &ST_7},
+  };
+  const floe_pad_mode modes[2] = {FLOE_PAD_EDGE, FLOE_PAD_CONSTANT};
+  for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      floe_dtype dt = ALL_DT[t], od = is_float(dt) ? dt : F64;
+      for (int k = 0; k < IN_KINDS; k++) {
+        floe_scope_begin(ctx);
+        dense r;
+        dense *rp[1] = {&r};
+        floe_array *a =
+            make_input(ctx, k, dt, cases[j].shape, cases[j].chunks, 630u + (unsigned)j, &r);
+        for (int md = 0; md < 2; md++) {
+          char what[192], s1[64], s2[64], s3[64];
+          snprintf(what, sizeof what, "%s %s %s/%s, %s, depth %s, %s", dtn(dt), KIND[k],
+                   shape_str(s1, sizeof s1, r.ndim, r.shape),
+                   shape_str(s2, sizeof s2, r.ndim, cases[j].chunks.dim), cases[j].st->name,
+                   shape_str(s3, sizeof s3, r.ndim, cases[j].depth.dim),
+                   modes[md] == FLOE_PAD_EDGE ? "edge" : "zeros");
+          floe_shape ca = floe_array_chunks(a);
+          kernel_log *L = log_new(1, &dt, od, cases[j].shape, ca, cases[j].depth.dim);
+          log_stencil(L, cases[j].st);
+          floe_array *o = floe_map_overlap(kernel, L, &a, 1, od, cases[j].depth, modes[md]);
+          dense want = ref_kernel(L, rp, modes[md]);
+          expect_dense(o, &want, "%s", what);
+          expect_calls(L, true, what);
+          if (floe_array_status(o) == FLOE_OK && !same_shape(floe_array_chunks(o), ca)) {
+            soft_fail("%s: the result's chunks are not the input's", what);
+          }
+          dense_free(&want);
+          floe_release(o);
+          free(L);
+        }
+        dense_free(&r);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  finish(ctx);
+}
+
+/* Two and three inputs in other chunks (each is brought to the first's
+ * chunks with its halo), empty axes, and a halo on a 1-D input of one
+ * element. */
+Test(map_overlap, several_inputs_and_empty_axes, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  const floe_pad_mode modes[2] = {FLOE_PAD_EDGE, FLOE_PAD_CONSTANT};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t], od = is_float(dt) ? dt : F64;
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      dense r[3];
+      dense *rp[3] = {&r[0], &r[1], &r[2]};
+      floe_array *in[3] = {
+          make_input(ctx, k, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 640, &r[0]),
+          make_input(ctx, (k + 1) % IN_KINDS, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(6, 4), 641, &r[1]),
+          make_input(ctx, (k + 2) % IN_KINDS, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(37, 1), 642,
+                     &r[2]),
+      };
+      const floe_dtype dts[3] = {dt, dt, dt};
+      for (int n = 2; n <= 3; n++) {
+        for (int md = 0; md < 2; md++) {
+          char what[128];
+          snprintf(what, sizeof what, "%s %s, %d inputs, 9-point cross, depth (2, 2), %s", dtn(dt),
+                   KIND[k], n, md == 0 ? "edge" : "zeros");
+          kernel_log *L =
+              log_new(n, dts, od, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), (int64_t[]){2, 2});
+          log_stencil(L, &ST_CROSS);
+          floe_array *o = floe_map_overlap(kernel, L, in, n, od, FLOE_SHAPE(2, 2), modes[md]);
+          dense want = ref_kernel(L, rp, modes[md]);
+          expect_dense(o, &want, "%s", what);
+          expect_calls(L, true, what);
+          dense_free(&want);
+          floe_release(o);
+          free(L);
+        }
+      }
+      for (int i = 0; i < 3; i++) {
+        dense_free(&r[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  /* empty axes: no calls, an empty result (zeros pad an empty axis; the
+     edge pads only the other axes) */
+  struct {
+    floe_shape shape, chunks, depth;
+    floe_pad_mode mode;
+  } empty[] = {
+      {FLOE_SHAPE(0, 5), FLOE_SHAPE(2, 2), FLOE_SHAPE(1, 1), FLOE_PAD_CONSTANT},
+      {FLOE_SHAPE(0, 5), FLOE_SHAPE(2, 2), FLOE_SHAPE(0, 1), FLOE_PAD_EDGE},
+      {FLOE_SHAPE(4, 0, 3), FLOE_SHAPE(3, 1, 2), FLOE_SHAPE(1, 0, 1), FLOE_PAD_EDGE},
+      {FLOE_SHAPE(0), FLOE_SHAPE(1), FLOE_SHAPE(2), FLOE_PAD_CONSTANT},
+  };
+  for (size_t j = 0; j < sizeof empty / sizeof empty[0]; j++) {
+    floe_scope_begin(ctx);
+    dense r;
+    dense *rp[1] = {&r};
+    floe_array *a = make_input(ctx, IN_BUFFER, F64, empty[j].shape, empty[j].chunks, 650, &r);
+    floe_dtype dt = F64;
+    char what[96], sh[64];
+    snprintf(what, sizeof what, "empty %s, %s", shape_str(sh, sizeof sh, r.ndim, r.shape),
+             empty[j].mode == FLOE_PAD_EDGE ? "edge" : "zeros");
+    kernel_log *L = log_new(1, &dt, F64, empty[j].shape, floe_array_chunks(a), empty[j].depth.dim);
+    floe_array *o = floe_map_overlap(kernel, L, &a, 1, F64, empty[j].depth, empty[j].mode);
+    dense want = ref_kernel(L, rp, empty[j].mode);
+    expect_dense(o, &want, "%s", what);
+    expect_calls(L, true, what);
+    dense_free(&want);
+    dense_free(&r);
+    free(L);
+    floe_scope_end(ctx);
+  }
+  /* one element with a halo of 3 on both sides */
+  for (int md = 0; md < 2; md++) {
+    floe_scope_begin(ctx);
+    dense r;
+    dense *rp[1] = {&r};
+    floe_array *a = make_input(ctx, IN_EXPR, I32, FLOE_SHAPE(1), FLOE_SHAPE(1), 660, &r);
+    floe_dtype dt = I32;
+    kernel_log *L = log_new(1, &dt, I64, FLOE_SHAPE(1), FLOE_SHAPE(1), (int64_t[]){3});
+    log_stencil(L, &ST_5);
+    floe_array *o = floe_map_overlap(kernel, L, &a, 1, I64, FLOE_SHAPE(3), modes[md]);
+    dense want = ref_kernel(L, rp, modes[md]);
+    expect_dense(o, &want, "(1,) with a halo of 3, %s", md == 0 ? "edge" : "zeros");
+    expect_calls(L, true, "(1,) with a halo of 3");
+    dense_free(&want);
+    dense_free(&r);
+    free(L);
+    floe_scope_end(ctx);
+  }
+  finish(ctx);
+}
+
+/* Kernels over the results of other structure operations, and those
+ * operations over a kernel's result. */
+Test(map_blocks, composes_with_structure_operations, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  floe_index ix[] = {S(N, N, -1), S(2, N, 1)};
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t], od = is_float(dt) ? dt : F64;
+    for (int k = 0; k < IN_KINDS; k++) {
+      floe_scope_begin(ctx);
+      char what[64], w[192];
+      snprintf(what, sizeof what, "%s %s", dtn(dt), KIND[k]);
+      dense r, rb, rm;
+      floe_array *a = make_input(ctx, k, dt, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), 670, &r);
+      floe_array *b =
+          make_input(ctx, (k + 1) % IN_KINDS, dt, FLOE_SHAPE(23, 37), FLOE_SHAPE(4, 6), 671, &rb);
+      floe_array *m = make_mask(ctx, MK_BUFFER, a, &r, FLOE_SHAPE(6, 4), 672, &rm);
+      /* over a selection (1-D, its length known only from the mask) */
+      dense picked = ref_mask(&r, &rm);
+      dense *rs1[1] = {&picked};
+      floe_array *am = floe_mask(a, m);
+      snprintf(w, sizeof w, "%s kernel over a[m] in (7,)", what);
+      expect_map(&am, rs1, 1, od, FLOE_SHAPE(7), w);
+      /* over a reshaped transpose and another array */
+      dense rt = ref_transpose(&r, (int[]){1, 0});
+      dense rtr = ref_reshape(&rt, 2, (int64_t[]){23, 37});
+      dense *rs2[2] = {&rtr, &rb};
+      floe_array *in2[2] = {floe_reshape(floe_transpose(a, FLOE_ALL), FLOE_SHAPE(23, 37)), b};
+      snprintf(w, sizeof w, "%s kernel over reshape(a.T, (23, 37)) and b in (5, 11)", what);
+      expect_map(in2, rs2, 2, od, FLOE_SHAPE(5, 11), w);
+      /* a stencil over a slice */
+      dense rsl;
+      cr_assert_eq(ref_slice(&r, 2, ix, &rsl), FLOE_OK);
+      dense *rs3[1] = {&rsl};
+      floe_array *as = floe_slice(a, 2, ix);
+      floe_shape cs = floe_array_chunks(as), ss = floe_array_shape(as);
+      kernel_log *L = log_new(1, &dt, od, ss, cs, (int64_t[]){1, 1});
+      log_stencil(L, &ST_LAPLACE);
+      floe_array *lap = floe_map_overlap(kernel, L, &as, 1, od, FLOE_SHAPE(1, 1), FLOE_PAD_EDGE);
+      dense rlap = ref_kernel(L, rs3, FLOE_PAD_EDGE);
+      snprintf(w, sizeof w, "%s Laplacian of a[::-1, 2:]", what);
+      expect_dense(lap, &rlap, "%s", w);
+      expect_calls(L, true, w);
+      /* the stencil's result reshaped, reduced and masked */
+      dense want = ref_reshape(&rlap, 1, (int64_t[]){rlap.n});
+      snprintf(w, sizeof w, "%s reshape(Laplacian of a[::-1, 2:], -1)", what);
+      expect_dense(floe_reshape(lap, FLOE_SHAPE(-1)), &want, "%s", w);
+      expect_calls(L, true, w);
+      dense_free(&want);
+      want = ref_reduce2(&rlap, 0, false);
+      snprintf(w, sizeof w, "%s max(Laplacian of a[::-1, 2:], axis=0)", what);
+      expect_dense(floe_max(lap, FLOE_AXES(0)), &want, "%s", w);
+      expect_calls(L, true, w);
+      dense_free(&want);
+      dense pos = dense_of(B, ss);
+      for (int64_t i = 0; i < pos.n; i++) {
+        set_d(&pos, i, get_d(&rlap, i) > 0);
+      }
+      snprintf(w, sizeof w, "%s L[L > 0] of the Laplacian", what);
+      floe_release(expect_mask(lap, &rlap, floe_greater(lap, floe_scalar_int(ctx, 0)), &pos, w));
+      expect_calls(L, false, w); /* read for the mask, then for the values */
+      /* a kernel over a kernel's result */
+      floe_dtype od2 = od;
+      kernel_log *L2 = log_new(1, &od2, F64, ss, cs, (int64_t[]){2, 2});
+      log_stencil(L2, &ST_CROSS);
+      floe_array *twice =
+          floe_map_overlap(kernel, L2, &lap, 1, F64, FLOE_SHAPE(2, 2), FLOE_PAD_CONSTANT);
+      dense *rs4[1] = {&rlap};
+      want = ref_kernel(L2, rs4, FLOE_PAD_CONSTANT);
+      snprintf(w, sizeof w, "%s 9-point cross of the Laplacian of a[::-1, 2:]", what);
+      expect_dense(twice, &want, "%s", w);
+      expect_calls(L2, true, w);
+      expect_calls(L, true, w);
+      dense_free(&want);
+      floe_release(twice);
+      floe_release(lap);
+      free(L);
+      free(L2);
+      dense *all[] = {&r, &rb, &rm, &picked, &rt, &rtr, &rsl, &rlap, &pos};
+      for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        dense_free(all[i]);
+      }
+      floe_scope_end(ctx);
+    }
+  }
+  finish(ctx);
+}
+
+/* A kernel that fails fails the compute with its status and message; the
+ * context stays usable. */
+Test(map_blocks, a_failing_kernel_fails_the_compute, .timeout = TEST_TIMEOUT_S) {
+  for (int threads = 1; threads <= 2; threads++) {
+    floe_ctx *ctx = open_ctx(threads);
+    floe_array *a = floe_random_uniform(ctx, F64, FLOE_SHAPE(64, 48), FLOE_SHAPE(4, 4), 7, -1, 1);
+    floe_dtype dt = F64;
+    const int64_t at[3] = {0, 37, 191};
+    for (int j = 0; j < 3; j++) {
+      for (int over = 0; over < 2; over++) {
+        for (int with_msg = 0; with_msg < 2; with_msg++) {
+          const char *op = over ? "floe_map_overlap" : "floe_map_blocks";
+          char what[128], want_msg[64];
+          snprintf(what, sizeof what, "%s, %d threads, chunk %lld fails %s a message", op, threads,
+                   (long long)at[j], with_msg ? "with" : "without");
+          kernel_log *L = log_new(1, &dt, F64, FLOE_SHAPE(64, 48), FLOE_SHAPE(4, 4),
+                                  over ? (int64_t[]){1, 1} : NULL);
+          if (over) {
+            log_stencil(L, &ST_LAPLACE);
+          }
+          L->fail_at = at[j];
+          L->fail_message = with_msg;
+          L->fail_status = with_msg ? FLOE_ERR_INVALID : FLOE_ERR_IO;
+          floe_array *o =
+              over ? floe_map_overlap(kernel, L, &a, 1, F64, FLOE_SHAPE(1, 1), FLOE_PAD_EDGE)
+                   : floe_map_blocks(kernel, L, &a, 1, F64, FLOE_AUTO);
+          cr_assert_eq(floe_array_status(o), FLOE_OK, "%s: %s", what, floe_array_message(o));
+          double *buf = malloc(64 * 48 * sizeof *buf);
+          cr_assert_not_null(buf);
+          floe_status st = floe_compute(o, buf, 64 * 48 * sizeof *buf);
+          char msg[1024];
+          snprintf(msg, sizeof msg, "%s", floe_error_message(ctx));
+          snprintf(want_msg, sizeof want_msg, "the test kernel refuses chunk %lld",
+                   (long long)at[j]);
+          if (st != L->fail_status) {
+            soft_fail("%s: compute gave %s (%s), expected %s", what, floe_status_name(st), msg,
+                      floe_status_name(L->fail_status));
+          } else if (with_msg ? !contains(msg, want_msg)
+                              : !contains(msg, op) || !contains(msg, "kernel")) {
+            soft_fail("%s: message '%s' should %s", what, msg,
+                      with_msg ? "be the kernel's" : "name the operation and the kernel");
+          }
+          /* through a reduction too, and the context still computes */
+          double s = 0;
+          st = floe_compute_scalar(floe_sum(o, FLOE_ALL), &s);
+          if (st != L->fail_status) {
+            soft_fail("%s: sum of it gave %s", what, floe_status_name(st));
+          }
+          L->fail_at = -1;
+          log_reset(L);
+          st = floe_compute(o, buf, 64 * 48 * sizeof *buf);
+          if (st != FLOE_OK) {
+            soft_fail("%s: the kernel no longer failing, compute gave %s (%s)", what,
+                      floe_status_name(st), floe_error_message(ctx));
+          }
+          log_reset(L);
+          free(buf);
+          floe_release(o);
+          free(L);
+        }
+      }
+    }
+    /* a mask that fails to compute: floe_mask fails at the call */
+    kernel_log *L = log_new(1, &dt, B, FLOE_SHAPE(64, 48), FLOE_SHAPE(4, 4), NULL);
+    L->fail_at = 5;
+    L->fail_message = true;
+    L->fail_status = FLOE_ERR_INVALID;
+    floe_array *m = floe_map_blocks(kernel, L, &a, 1, B, FLOE_AUTO);
+    expect_error(floe_mask(a, m), FLOE_ERR_INVALID, "floe_mask", "the test kernel refuses chunk 5",
+                 "a mask whose kernel fails");
+    free(L);
+    double s;
+    cr_assert_eq(floe_compute_scalar(floe_sum(a, FLOE_ALL), &s), FLOE_OK, "%s",
+                 floe_error_message(ctx));
+    floe_close(ctx);
+  }
+  finish(NULL);
+}
+
+Test(map_blocks, errors, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *a = floe_ones(ctx, F64, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5));
+  floe_array *b = floe_ones(ctx, F64, FLOE_SHAPE(37, 22), FLOE_SHAPE(8, 5));
+  floe_array *v = floe_ones(ctx, F64, FLOE_SHAPE(23), FLOE_AUTO);
+  floe_dtype dts[4] = {F64, F64, F64, F64};
+  kernel_log *L = log_new(1, dts, F64, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), NULL);
+  floe_array *four[4] = {a, a, a, a}, *ab[2] = {a, b}, *av[2] = {a, v};
+  const floe_shape d11 = FLOE_SHAPE(1, 1);
+  for (int over = 0; over < 2; over++) {
+    const char *op = over ? "floe_map_overlap" : "floe_map_blocks";
+#define MAP(fn_, ins_, n_, dt_)                                                                    \
+  (over ? floe_map_overlap((fn_), L, (ins_), (n_), (dt_), d11, FLOE_PAD_EDGE)                      \
+        : floe_map_blocks((fn_), L, (ins_), (n_), (dt_), FLOE_AUTO))
+    char what[96];
+    snprintf(what, sizeof what, "%s with a NULL function", op);
+    expect_error(MAP(NULL, four, 1, F64), FLOE_ERR_INVALID, op, "NULL", what);
+    snprintf(what, sizeof what, "%s of 0 inputs", op);
+    expect_error(MAP(kernel, four, 0, F64), FLOE_ERR_INVALID, op, NULL, what);
+    snprintf(what, sizeof what, "%s of 4 inputs", op);
+    expect_error(MAP(kernel, four, 4, F64), FLOE_ERR_INVALID, op, NULL, what);
+    snprintf(what, sizeof what, "%s of -1 inputs", op);
+    expect_error(MAP(kernel, four, -1, F64), FLOE_ERR_INVALID, op, NULL, what);
+    snprintf(what, sizeof what, "%s of a NULL list", op);
+    expect_error(MAP(kernel, NULL, 1, F64), FLOE_ERR_INVALID, op, NULL, what);
+    snprintf(what, sizeof what, "%s of (37, 23) and (37, 22)", op);
+    expect_error(MAP(kernel, ab, 2, F64), FLOE_ERR_SHAPE, op, "(37, 22)", what);
+    snprintf(what, sizeof what, "%s of (37, 23) and (23,) (no broadcasting)", op);
+    expect_error(MAP(kernel, av, 2, F64), FLOE_ERR_SHAPE, op, "(23,)", what);
+    snprintf(what, sizeof what, "%s to an unknown dtype", op);
+    expect_error(MAP(kernel, four, 1, FLOE_DTYPE_COUNT_), FLOE_ERR_DTYPE, op, NULL, what);
+#undef MAP
+  }
+  /* chunks of the output */
+  if (floe_array_status(floe_map_blocks(kernel, L, four, 1, F64, FLOE_SHAPE(0, 5))) == FLOE_OK) {
+    soft_fail("map_blocks in chunks (0, 5): accepted");
+  }
+  if (floe_array_status(floe_map_blocks(kernel, L, four, 1, F64, FLOE_SHAPE(4, 5, 6))) == FLOE_OK) {
+    soft_fail("map_blocks of 2-D inputs in chunks of 3 axes: accepted");
+  }
+  /* depth and mode */
+  expect_error(floe_map_overlap(kernel, L, four, 1, F64, FLOE_SHAPE(1), FLOE_PAD_EDGE),
+               FLOE_ERR_INVALID, "floe_map_overlap", NULL, "depth of 1 axis for 2-D inputs");
+  expect_error(floe_map_overlap(kernel, L, four, 1, F64, FLOE_SHAPE(1, 1, 1), FLOE_PAD_EDGE),
+               FLOE_ERR_INVALID, "floe_map_overlap", NULL, "depth of 3 axes for 2-D inputs");
+  expect_error(floe_map_overlap(kernel, L, four, 1, F64, FLOE_SHAPE(1, -1), FLOE_PAD_EDGE),
+               FLOE_ERR_INVALID, "floe_map_overlap", "negative", "depth (1, -1)");
+  expect_error(floe_map_overlap(kernel, L, four, 1, F64, FLOE_SHAPE(1, 1), (floe_pad_mode)7),
+               FLOE_ERR_INVALID, "floe_map_overlap", NULL, "mode 7");
+  /* nothing ran */
+  cr_assert_eq(atomic_load(&L->calls), 0);
+  free(L);
+  finish(ctx);
+}
+
+/* -------------------------------------------------------------- tensordot */
+
+/* NumPy's tensordot by naive loops: the sum over the paired axes, the
+ * result's axes a's others, then b's; floats in long double (with *scale =
+ * the sum of |a||b| per element, for the bound), integers wrapping in
+ * their dtype, bool as or-of-ands (matmul's rules). */
+static dense ref_tensordot(const dense *a, const dense *b, int k, const int *aax, const int *bax,
+                           double **scale) {
+  int pa[FLOE_MAX_DIMS], pb[FLOE_MAX_DIMS], fa[FLOE_MAX_DIMS], fb[FLOE_MAX_DIMS], nfa = 0, nfb = 0;
+  bool ca[FLOE_MAX_DIMS] = {false}, cb[FLOE_MAX_DIMS] = {false};
+  int64_t inner_shape[FLOE_MAX_DIMS], shape[FLOE_MAX_DIMS + 2], inner = 1;
+  int nd = 0;
+  for (int i = 0; i < k; i++) {
+    pa[i] = aax[i] < 0 ? aax[i] + a->ndim : aax[i];
+    pb[i] = bax[i] < 0 ? bax[i] + b->ndim : bax[i];
+    cr_assert_eq(a->shape[pa[i]], b->shape[pb[i]]);
+    ca[pa[i]] = cb[pb[i]] = true;
+    inner_shape[i] = a->shape[pa[i]];
+    inner *= inner_shape[i];
+  }
+  for (int d = 0; d < a->ndim; d++) {
+    if (!ca[d]) {
+      fa[nfa++] = d;
+      shape[nd++] = a->shape[d];
+    }
+  }
+  for (int d = 0; d < b->ndim; d++) {
+    if (!cb[d]) {
+      fb[nfb++] = d;
+      shape[nd++] = b->shape[d];
+    }
+  }
+  cr_assert_leq(nd, FLOE_MAX_DIMS);
+  floe_dtype dt = promote(a->dt, b->dt);
+  dense r = dense_new(dt, nd, shape);
+  double *sc = calloc((size_t)(r.n > 0 ? r.n : 1), sizeof *sc);
+  cr_assert_not_null(sc);
+  int64_t oi[FLOE_MAX_DIMS + 2], ii[FLOE_MAX_DIMS], ia[FLOE_MAX_DIMS], ib[FLOE_MAX_DIMS];
+  for (int64_t j = 0; j < r.n; j++) {
+    unravel(j, nd, shape, oi);
+    for (int t = 0; t < nfa; t++) {
+      ia[fa[t]] = oi[t];
+    }
+    for (int t = 0; t < nfb; t++) {
+      ib[fb[t]] = oi[nfa + t];
+    }
+    long double acc = 0, mag = 0;
+    uint64_t iacc = 0;
+    bool bacc = false;
+    for (int64_t p = 0; p < inner; p++) {
+      unravel(p, k, inner_shape, ii);
+      for (int i = 0; i < k; i++) {
+        ia[pa[i]] = ii[i];
+        ib[pb[i]] = ii[i];
+      }
+      int64_t xa = ravel(a->ndim, a->shape, ia), xb = ravel(b->ndim, b->shape, ib);
+      if (is_float(dt)) {
+        long double x = get_d(a, xa), y = get_d(b, xb);
+        acc += x * y;
+        mag += fabsl(x * y);
+      } else if (dt == B) {
+        bacc = bacc || (get_i(a, xa) && get_i(b, xb));
+      } else {
+        iacc += (uint64_t)get_i(a, xa) * (uint64_t)get_i(b, xb);
+      }
+    }
+    sc[j] = (double)mag;
+    unsigned char *q = r.v + (size_t)j * esz(dt);
+    switch (dt) {
+    case B:
+      *(bool *)q = bacc;
+      break;
+    case U8:
+      *(uint8_t *)q = (uint8_t)iacc;
+      break;
+    case I32:
+      *(int32_t *)q = (int32_t)(uint32_t)iacc;
+      break;
+    case I64:
+      *(int64_t *)q = (int64_t)iacc;
+      break;
+    case F32:
+      *(float *)q = (float)acc;
+      break;
+    default:
+      *(double *)q = (double)acc;
+      break;
+    }
+  }
+  if (scale != NULL) {
+    *scale = sc;
+  } else {
+    free(sc);
+  }
+  return r;
+}
+
+typedef struct td_case {
+  floe_shape as, ac, bs, bc;
+  floe_axes aax, bax;
+  const char *text;
+} td_case;
+
+static void expect_tensordot(floe_array *a, const dense *ra, floe_array *b, const dense *rb,
+                             const td_case *c, const char *what) {
+  double *scale;
+  dense want = ref_tensordot(ra, rb, c->aax.n, c->aax.axis, c->bax.axis, &scale);
+  char w[256];
+  snprintf(w, sizeof w, "%s %s", what, c->text);
+  expect_product(floe_tensordot(a, b, c->aax, c->bax), &want, scale, want.dt == F32 ? 1e-5 : 1e-12,
+                 w);
+  free(scale);
+  dense_free(&want);
+}
+
+Test(tensordot, against_naive_loops_on_every_dtype_and_input, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  /* (4, 5, 6) with (6, 5, 7) and (6, 5, 4) in ragged chunks, a 2-D and a
+     1-D pairing */
+  const floe_shape a3 = FLOE_SHAPE(4, 5, 6), ca3 = FLOE_SHAPE(3, 2, 4);
+  const floe_shape b3 = FLOE_SHAPE(6, 5, 7), cb3 = FLOE_SHAPE(4, 3, 2);
+  const floe_shape b4 = FLOE_SHAPE(6, 5, 4), cb4 = FLOE_SHAPE(5, 2, 3);
+  const floe_axes none = {0, 0, {0}};
+  const td_case cases[] = {
+      {a3, ca3, b3, cb3, FLOE_AXES(1, 2), FLOE_AXES(1, 0), "axes (1, 2) with (1, 0)"},
+      {a3, ca3, b3, cb3, FLOE_AXES(2), FLOE_AXES(0), "axes (2,) with (0,)"},
+      {a3, ca3, b3, cb3, FLOE_AXES(-1, -2), FLOE_AXES(0, 1), "axes (-1, -2) with (0, 1)"},
+      {a3, ca3, b3, cb3, FLOE_AXES(1), FLOE_AXES(-2), "axes (1,) with (-2,)"},
+      {a3, ca3, b3, cb3, none, none, "no axes (outer)"},
+      {a3, ca3, b4, cb4, FLOE_AXES(0, 1, 2), FLOE_AXES(2, 1, 0), "axes (0, 1, 2) with (2, 1, 0)"},
+      {a3, ca3, b4, cb4, FLOE_AXES(2, 0), FLOE_AXES(0, 2), "axes (2, 0) with (0, 2)"},
+      {FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), FLOE_SHAPE(37, 41), FLOE_SHAPE(7, 9), FLOE_AXES(0),
+       FLOE_AXES(0), "2-D axes (0,) with (0,)"},
+      {FLOE_SHAPE(5), FLOE_SHAPE(2), b3, cb3, FLOE_AXES(0), FLOE_AXES(1),
+       "1-D axes (0,) with 3-D (1,)"},
+  };
+  for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
+    for (int t = 0; t < NDT; t++) {
+      floe_dtype dt = ALL_DT[t];
+      for (int k = 0; k < IN_KINDS; k++) {
+        int kb = (k + 1) % IN_KINDS;
+        if (!is_float(dt) && dt != B && (k == IN_GENERATED || kb == IN_GENERATED)) {
+          continue; /* wide generated integers overflow the products */
+        }
+        floe_scope_begin(ctx);
+        dense ra, rb;
+        floe_array *a = operand(ctx, k, dt, cases[j].as, cases[j].ac, 680, &ra);
+        floe_array *b = operand(ctx, kb, dt, cases[j].bs, cases[j].bc, 681, &rb);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s/%s", dtn(dt), KIND[k], KIND[kb]);
+        expect_tensordot(a, &ra, b, &rb, &cases[j], what);
+        dense_free(&ra);
+        dense_free(&rb);
+        floe_scope_end(ctx);
+      }
+    }
+  }
+  /* mixed dtypes promote */
+  const floe_dtype pairs[][2] = {{I32, F64}, {F32, I32}, {U8, I64}, {B, F32}, {F32, F64}};
+  for (size_t j = 0; j < sizeof pairs / sizeof pairs[0]; j++) {
+    floe_scope_begin(ctx);
+    dense ra, rb;
+    floe_array *a = operand(ctx, IN_BUFFER, pairs[j][0], cases[0].as, cases[0].ac, 682, &ra);
+    floe_array *b = operand(ctx, IN_EXPR, pairs[j][1], cases[0].bs, cases[0].bc, 683, &rb);
+    char what[64];
+    snprintf(what, sizeof what, "%s with %s", dtn(pairs[j][0]), dtn(pairs[j][1]));
+    expect_tensordot(a, &ra, b, &rb, &cases[0], what);
+    dense_free(&ra);
+    dense_free(&rb);
+    floe_scope_end(ctx);
+  }
+  finish(ctx);
+}
+
+Test(tensordot, empty_and_length_one_axes_and_composition, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(2);
+  const td_case cases[] = {
+      {FLOE_SHAPE(4, 0, 6), FLOE_SHAPE(2, 1, 3), FLOE_SHAPE(6, 0, 3), FLOE_SHAPE(2, 1, 2),
+       FLOE_AXES(1, 2), FLOE_AXES(1, 0), "empty summed axis"},
+      {FLOE_SHAPE(0, 5), FLOE_SHAPE(1, 2), FLOE_SHAPE(5, 3), FLOE_SHAPE(2, 2), FLOE_AXES(1),
+       FLOE_AXES(0), "empty free axis"},
+      {FLOE_SHAPE(4, 0), FLOE_SHAPE(3, 1), FLOE_SHAPE(0, 3), FLOE_SHAPE(1, 2), FLOE_AXES(1),
+       FLOE_AXES(0), "(4, 0) with (0, 3)"},
+      {FLOE_SHAPE(1, 5, 1), FLOE_SHAPE(1, 2, 1), FLOE_SHAPE(1, 5, 1), FLOE_SHAPE(1, 3, 1),
+       FLOE_AXES(1), FLOE_AXES(1), "length-1 axes"},
+      {FLOE_SHAPE(1, 5, 1), FLOE_SHAPE(1, 2, 1), FLOE_SHAPE(1, 5, 1), FLOE_SHAPE(1, 3, 1),
+       FLOE_AXES(0, 1, 2), FLOE_AXES(2, 1, 0), "length-1 axes, all summed"},
+  };
+  const floe_dtype dts[] = {F64, F32, I32, I64, U8, B};
+  for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+      floe_scope_begin(ctx);
+      dense ra, rb;
+      floe_array *a = operand(ctx, IN_BUFFER, dts[t], cases[j].as, cases[j].ac, 690, &ra);
+      floe_array *b = operand(ctx, IN_EXPR, dts[t], cases[j].bs, cases[j].bc, 691, &rb);
+      expect_tensordot(a, &ra, b, &rb, &cases[j], dtn(dts[t]));
+      dense_free(&ra);
+      dense_free(&rb);
+      floe_scope_end(ctx);
+    }
+  }
+  /* of transposes, reshapes, slices and masks; a reduction of it */
+  for (int t = 0; t < NDT; t++) {
+    floe_dtype dt = ALL_DT[t];
+    floe_scope_begin(ctx);
+    dense ra, rb;
+    floe_array *a = operand(ctx, IN_BUFFER, dt, FLOE_SHAPE(4, 5, 6), FLOE_SHAPE(3, 2, 4), 692, &ra);
+    floe_array *b = operand(ctx, IN_EXPR, dt, FLOE_SHAPE(6, 5, 7), FLOE_SHAPE(4, 3, 2), 693, &rb);
+    /* transpose(a, (2, 0, 1)) is (6, 4, 5): its axes (0, 2) pair with b's (0, 1) */
+    dense rat = ref_transpose(&ra, (int[]){2, 0, 1});
+    td_case c1 = {.aax = FLOE_AXES(0, 2), .bax = FLOE_AXES(0, 1), .text = "transpose(a) (0, 2)"};
+    expect_tensordot(floe_transpose(a, FLOE_AXES(2, 0, 1)), &rat, b, &rb, &c1, dtn(dt));
+    /* reshape(a, (20, 6)) with reshape(b, (6, 35)): a matrix product */
+    dense ra2 = ref_reshape(&ra, 2, (int64_t[]){20, 6}),
+          rb2 = ref_reshape(&rb, 2, (int64_t[]){6, 35});
+    td_case c2 = {.aax = FLOE_AXES(1), .bax = FLOE_AXES(0), .text = "reshapes (20, 6) (6, 35)"};
+    expect_tensordot(floe_reshape(a, FLOE_SHAPE(20, 6)), &ra2, floe_reshape(b, FLOE_SHAPE(6, -1)),
+                     &rb2, &c2, dtn(dt));
+    /* a reversed slice of b */
+    floe_index rev[] = {S(N, N, -1), FLOE_ELLIPSIS, S(1, N, 2)};
+    dense rbs;
+    cr_assert_eq(ref_slice(&rb, 3, rev, &rbs), FLOE_OK);
+    td_case c3 = {.aax = FLOE_AXES(2, 1), .bax = FLOE_AXES(0, 1), .text = "b[::-1, ..., 1::2]"};
+    expect_tensordot(a, &ra, floe_slice(b, 3, rev), &rbs, &c3, dtn(dt));
+    /* 1-D selections: a[m] . b2[m], and a sum of a tensordot */
+    dense rb2x, rm = dense_pattern(B, FLOE_SHAPE(4, 5, 6), 694, false);
+    floe_array *m = floe_from_buffer(ctx, B, FLOE_SHAPE(4, 5, 6), FLOE_AUTO, dense_buffer(&rm));
+    floe_array *b2 =
+        operand(ctx, IN_EXPR, dt, FLOE_SHAPE(4, 5, 6), FLOE_SHAPE(2, 3, 4), 695, &rb2x);
+    dense sa = ref_mask(&ra, &rm), sb = ref_mask(&rb2x, &rm);
+    td_case c4 = {.aax = FLOE_AXES(0), .bax = FLOE_AXES(-1), .text = "a[m] with b2[m]"};
+    expect_tensordot(floe_mask(a, m), &sa, floe_mask(b2, m), &sb, &c4, dtn(dt));
+    if (!is_float(dt)) {
+      dense p = ref_tensordot(&ra, &rb, 2, (int[]){1, 2}, (int[]){1, 0}, NULL);
+      dense want = ref_reduce2(&p, 1, true);
+      expect_dense(floe_sum(floe_tensordot(a, b, FLOE_AXES(1, 2), FLOE_AXES(1, 0)), FLOE_AXES(1)),
+                   &want, "%s sum(tensordot(a, b, ((1, 2), (1, 0))), axis=1)", dtn(dt));
+      dense_free(&want);
+      dense_free(&p);
+    }
+    dense *all[] = {&rm, &rbs, &ra2, &rb2, &rat, &ra, &rb, &rb2x, &sa, &sb};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+      dense_free(all[i]);
+    }
+    floe_scope_end(ctx);
+  }
+  finish(ctx);
+}
+
+Test(tensordot, errors, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *a = floe_ones(ctx, F64, FLOE_SHAPE(4, 5, 6), FLOE_AUTO);
+  floe_array *b = floe_ones(ctx, F64, FLOE_SHAPE(6, 5, 7), FLOE_AUTO);
+  expect_error(floe_tensordot(a, b, FLOE_AXES(1), FLOE_AXES(0)), FLOE_ERR_SHAPE, "floe_tensordot",
+               NULL, "axis 1 (5) with axis 0 (6)");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(1, 2), FLOE_AXES(0, 1)), FLOE_ERR_SHAPE,
+               "floe_tensordot", NULL, "axes (1, 2) with (0, 1): 5 with 6");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(0), FLOE_AXES(2)), FLOE_ERR_SHAPE, "floe_tensordot",
+               NULL, "axis 0 (4) with axis 2 (7)");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(1, 2), FLOE_AXES(1)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "two axes with one");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(1, 1), FLOE_AXES(1, 1)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "a repeated pair");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(2, 2), FLOE_AXES(0, 1)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "a repeated axis of a");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(3), FLOE_AXES(0)), FLOE_ERR_INVALID, "floe_tensordot",
+               NULL, "axis 3 of 3-D");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(-4), FLOE_AXES(0)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "axis -4 of 3-D");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(2), FLOE_AXES(3)), FLOE_ERR_INVALID, "floe_tensordot",
+               NULL, "b's axis 3 of 3-D");
+  expect_error(floe_tensordot(a, b, FLOE_AXES(0, 1, 2, 0), FLOE_AXES(0, 1, 2, 0)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "four axes of 3-D arrays");
+  if (floe_array_status(floe_tensordot(a, b, FLOE_ALL, FLOE_ALL)) == FLOE_OK) {
+    soft_fail("tensordot with FLOE_ALL axes: accepted");
+  }
+  /* more than FLOE_MAX_DIMS axes in the result */
+  floe_array *c5 = floe_ones(ctx, F64, FLOE_SHAPE(1, 1, 1, 1, 1), FLOE_AUTO);
+  floe_array *c4 = floe_ones(ctx, F64, FLOE_SHAPE(1, 1, 1, 1), FLOE_AUTO);
+  floe_axes none = {0, 0, {0}};
+  if (floe_array_status(floe_tensordot(c5, c4, none, none)) == FLOE_OK) {
+    soft_fail("tensordot to 9 axes: accepted");
+  }
+  /* the error surfaces at compute */
+  double s;
+  cr_assert_eq(
+      floe_compute_scalar(floe_sum(floe_tensordot(a, b, FLOE_AXES(1), FLOE_AXES(0)), FLOE_ALL), &s),
+      FLOE_ERR_SHAPE);
+  assert_has(floe_error_message(ctx), "floe_tensordot");
+  finish(ctx);
+}
+
+/* --------------------------------------------------------------- threads */
+
+/* Reshapes, masks, stencils and tensordots: the same bits for 1 and 2
+ * threads, and for two runs on 2. */
+Test(threads, reshape_mask_stencil_and_tensordot_bit_identical, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *c1 = open_ctx(1), *c2 = open_ctx(2);
+  const floe_dtype dts[] = {F64, F32, I32};
+  for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++) {
+    floe_dtype dt = dts[t];
+    dense rx = dense_pattern(dt, FLOE_SHAPE(30, 40, 50), 700, dt == I32);
+    dense ry = dense_pattern(dt, FLOE_SHAPE(50, 40, 20), 701, dt == I32);
+    dense rs = dense_pattern(dt, FLOE_SHAPE(150, 130), 702, false);
+    void *px = dense_buffer(&rx), *py = dense_buffer(&ry), *ps = dense_buffer(&rs);
+    const char *names[4] = {"tensordot (30, 40, 50)/(7, 9, 11) with (50, 40, 20)/(11, 9, 6)",
+                            "9-point cross of (150, 130)/(32, 24), edge",
+                            "reshape(transpose(x), (100, 195))", "x[x > 0]"};
+    void *got[4][3] = {{NULL}};
+    size_t nbytes[4] = {0};
+    floe_dtype od = is_float(dt) ? dt : F64;
+    for (int run = 0; run < 3; run++) {
+      floe_ctx *ctx = run == 0 ? c1 : c2;
+      floe_scope_begin(ctx);
+      floe_array *x = floe_from_buffer(ctx, dt, FLOE_SHAPE(30, 40, 50), FLOE_SHAPE(7, 9, 11), px);
+      floe_array *y = floe_from_buffer(ctx, dt, FLOE_SHAPE(50, 40, 20), FLOE_SHAPE(11, 9, 6), py);
+      floe_array *s = floe_from_buffer(ctx, dt, FLOE_SHAPE(150, 130), FLOE_SHAPE(32, 24), ps);
+      kernel_log *L =
+          log_new(1, &dt, od, FLOE_SHAPE(150, 130), FLOE_SHAPE(32, 24), (int64_t[]){2, 2});
+      log_stencil(L, &ST_CROSS);
+      floe_array *outs[4] = {
+          floe_tensordot(x, y, FLOE_AXES(1, 2), FLOE_AXES(1, 0)),
+          floe_map_overlap(kernel, L, &s, 1, od, FLOE_SHAPE(2, 2), FLOE_PAD_EDGE),
+          floe_reshape(floe_transpose(s, FLOE_ALL), FLOE_SHAPE(100, 195)),
+          floe_mask(s, floe_greater(s, floe_scalar_int(ctx, 0))),
+      };
+      for (int i = 0; i < 4; i++) {
+        nbytes[i] = (size_t)floe_array_nbytes(outs[i]);
+        got[i][run] = compute_or_fail(outs[i], names[i]);
+      }
+      expect_calls(L, true, names[1]);
+      free(L);
+      floe_scope_end(ctx);
+    }
+    for (int i = 0; i < 4; i++) {
+      if (got[i][0] && got[i][1] && got[i][2]) {
+        if (memcmp(got[i][0], got[i][1], nbytes[i]) != 0) {
+          soft_fail("%s %s: 1 and 2 threads give different bits", dtn(dt), names[i]);
+        }
+        if (memcmp(got[i][1], got[i][2], nbytes[i]) != 0) {
+          soft_fail("%s %s: two runs on 2 threads give different bits", dtn(dt), names[i]);
+        }
+      }
+    }
+    /* and the values */
+    if (got[0][0] != NULL) {
+      double *scale;
+      dense want = ref_tensordot(&rx, &ry, 2, (int[]){1, 2}, (int[]){1, 0}, &scale);
+      char what[160];
+      snprintf(what, sizeof what, "%s %s", dtn(dt), names[0]);
+      if (is_float(dt)) {
+        compare_close(got[0][0], &want, scale, dt == F32 ? 1e-5 : 1e-12, what);
+      } else {
+        compare_bytes(got[0][0], &want, what);
+      }
+      free(scale);
+      dense_free(&want);
+    }
+    if (got[1][0] != NULL) {
+      kernel_log *L =
+          log_new(1, &dt, od, FLOE_SHAPE(150, 130), FLOE_SHAPE(32, 24), (int64_t[]){2, 2});
+      log_stencil(L, &ST_CROSS);
+      dense *rp[1] = {&rs};
+      dense want = ref_kernel(L, rp, FLOE_PAD_EDGE);
+      compare_bytes(got[1][0], &want, names[1]);
+      dense_free(&want);
+      free(L);
+    }
+    if (got[2][0] != NULL) {
+      dense rt = ref_transpose(&rs, (int[]){1, 0});
+      compare_bytes(got[2][0], &rt, names[2]);
+      dense_free(&rt);
+    }
+    if (got[3][0] != NULL) {
+      dense pos = dense_of(B, FLOE_SHAPE(150, 130));
+      for (int64_t i = 0; i < pos.n; i++) {
+        set_d(&pos, i, get_d(&rs, i) > 0);
+      }
+      dense want = ref_mask(&rs, &pos);
+      compare_bytes(got[3][0], &want, names[3]);
+      dense_free(&want);
+      dense_free(&pos);
+    }
+    for (int i = 0; i < 4; i++) {
+      for (int run = 0; run < 3; run++) {
+        free(got[i][run]);
+      }
+    }
+    dense_free(&rx);
+    dense_free(&ry);
+    dense_free(&rs);
+  }
+  floe_close(c2);
+  finish(c1);
+}
+
 /* ---------------------------------------------------------------- budget */
 
 #define MIB (1024ull * 1024ull)
@@ -3396,9 +5326,10 @@ Test(budget, matmul_under_1mib, .timeout = TEST_TIMEOUT_S) {
 
 /* Scans, sort, median and quantile down the columns of a 2 MiB array held
  * in row chunks, under a 1 MiB limit with 64 KiB automatic chunks (the
- * limit leaves chunk sizes alone): the input is spilled on its way to
- * whole-column chunks, and every result has the bits of an unlimited run
- * and of the reference. */
+ * limit leaves chunk sizes alone): for sort and quantiles the input is
+ * spilled on its way to whole-column chunks (scans carry their running
+ * value from chunk to chunk instead), and every result has the bits of an
+ * unlimited run and of the reference. */
 Test(budget, along_axis_under_1mib, .timeout = TEST_TIMEOUT_S) {
   const int64_t n = 512;
   const struct {
@@ -3419,7 +5350,9 @@ Test(budget, along_axis_under_1mib, .timeout = TEST_TIMEOUT_S) {
     if (s.peak_memory > 1 * MIB) {
       soft_fail("%s: peak %llu bytes over the limit", what, (unsigned long long)s.peak_memory);
     }
-    if (cases[j].axis == 0 && s.bytes_spilled + s.bytes_reread == 0) {
+    /* scans carry their running value down the row chunks instead */
+    bool scan = cases[j].op == AX_CUMSUM || cases[j].op == AX_CUMPROD;
+    if (cases[j].axis == 0 && !scan && s.bytes_spilled + s.bytes_reread == 0) {
       soft_fail("%s: a 2 MiB input turned to columns under a 1 MiB limit was neither spilled "
                 "nor read again",
                 what);
@@ -3448,6 +5381,92 @@ Test(budget, along_axis_under_1mib, .timeout = TEST_TIMEOUT_S) {
   }
   dense_free(&r);
   floe_close(ctx);
+  remove_dir();
+  finish(NULL);
+}
+
+/* A stencil, reshapes, a tensordot and a mask of 2 MiB of data under a
+ * 1 MiB limit: peaks within the limit, and the bits of an unlimited run
+ * and of the references. */
+Test(budget, stencil_reshape_tensordot_and_mask_under_1mib, .timeout = TEST_TIMEOUT_S) {
+  const int64_t n = 512;
+  floe_dtype dt = F64;
+  enum { NO = 5 };
+  const char *names[NO] = {
+      "Laplacian of (512, 512)/(8, 512), edge", "reshape (512, 512)/(8, 512) to (2048, 128)",
+      "reshape of its transpose to (-1,)",
+      "tensordot (64, 64, 64)/(8, 64, 64) axes (1, 2) with (1, 0)", "x[x > 1]"};
+  void *got[2][NO] = {{NULL}};
+  for (int run = 0; run < 2; run++) {
+    floe_ctx *ctx = run == 0 ? open_limited(1 * MIB, 2) : open_limited(0, 2);
+    floe_array *x = spillable(ctx, FLOE_SHAPE(n, n), FLOE_SHAPE(8, n), 11);
+    floe_array *c = spillable(ctx, FLOE_SHAPE(64, 64, 64), FLOE_SHAPE(8, 64, 64), 12);
+    kernel_log *L = log_new(1, &dt, F64, FLOE_SHAPE(n, n), FLOE_SHAPE(8, n), (int64_t[]){1, 1});
+    log_stencil(L, &ST_LAPLACE);
+    floe_array *outs[NO] = {
+        floe_map_overlap(kernel, L, &x, 1, F64, FLOE_SHAPE(1, 1), FLOE_PAD_EDGE),
+        floe_reshape(x, FLOE_SHAPE(2048, 128)),
+        floe_reshape(floe_transpose(x, FLOE_ALL), FLOE_SHAPE(-1)),
+        floe_tensordot(c, floe_transpose(c, FLOE_AXES(2, 1, 0)), FLOE_AXES(1, 2), FLOE_AXES(1, 0)),
+        floe_mask(x, floe_greater(x, floe_scalar_int(ctx, 1))),
+    };
+    for (int i = 0; i < NO; i++) {
+      char what[160];
+      snprintf(what, sizeof what, "%s%s", names[i], run == 0 ? " under 1 MiB" : "");
+      floe_stats s;
+      got[run][i] = run_job(ctx, outs[i], &s, what);
+      if (run == 0 && s.peak_memory > 1 * MIB) {
+        soft_fail("%s: peak %llu bytes over the limit", what, (unsigned long long)s.peak_memory);
+      }
+      if (i == 0) {
+        expect_calls(L, run == 1, what); /* under the limit chunks may be made again */
+      }
+    }
+    if (run == 1) {
+      /* the references, from the unlimited run's inputs */
+      dense rx = dense_new(F64, 2, (int64_t[]){n, n}),
+            rc = dense_new(F64, 3, (int64_t[]){64, 64, 64});
+      cr_assert_eq(floe_compute(x, rx.v, (size_t)(n * n) * 8), FLOE_OK);
+      cr_assert_eq(floe_compute(c, rc.v, (size_t)(64 * 64 * 64) * 8), FLOE_OK);
+      dense *rp[1] = {&rx};
+      dense want = ref_kernel(L, rp, FLOE_PAD_EDGE);
+      compare_bytes(got[1][0], &want, names[0]);
+      dense_free(&want);
+      compare_bytes(got[1][1], &rx, names[1]);
+      dense rt = ref_transpose(&rx, (int[]){1, 0});
+      compare_bytes(got[1][2], &rt, names[2]);
+      dense_free(&rt);
+      dense rct = ref_transpose(&rc, (int[]){2, 1, 0});
+      double *scale;
+      want = ref_tensordot(&rc, &rct, 2, (int[]){1, 2}, (int[]){1, 0}, &scale);
+      compare_close(got[1][3], &want, scale, 1e-12, names[3]);
+      free(scale);
+      dense_free(&want);
+      dense_free(&rct);
+      dense pos = dense_of(B, FLOE_SHAPE(n, n));
+      for (int64_t i = 0; i < pos.n; i++) {
+        set_d(&pos, i, get_d(&rx, i) > 1);
+      }
+      want = ref_mask(&rx, &pos);
+      cr_assert_eq((int64_t)floe_array_size(outs[4]), want.n);
+      compare_bytes(got[1][4], &want, names[4]);
+      dense_free(&want);
+      dense_free(&pos);
+      dense_free(&rx);
+      dense_free(&rc);
+      for (int i = 0; i < NO; i++) {
+        if (memcmp(got[0][i], got[1][i], (size_t)floe_array_nbytes(outs[i])) != 0) {
+          soft_fail("%s: under 1 MiB differs from the unlimited run", names[i]);
+        }
+      }
+    }
+    free(L);
+    floe_close(ctx);
+  }
+  for (int i = 0; i < NO; i++) {
+    free(got[0][i]);
+    free(got[1][i]);
+  }
   remove_dir();
   finish(NULL);
 }
@@ -3592,6 +5611,59 @@ Test(inputs, hdf5_and_persisted_along_an_axis, .timeout = TEST_TIMEOUT_S) {
     dense_free(&r);
     floe_scope_end(ctx);
   }
+  floe_close(ctx);
+  remove_dir();
+  finish(NULL);
+}
+
+/* Reshapes, masks, kernels and tensordots of inputs floe holds itself: an
+ * HDF5 dataset read in chunks that straddle the file's, and a persisted
+ * array. */
+Test(inputs, hdf5_and_persisted_reshape_mask_kernels_tensordot, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_limited(0, 2);
+  dense r = dense_pattern(F64, FLOE_SHAPE(37, 23), 330, false);
+  floe_array *x =
+      floe_from_buffer(ctx, F64, FLOE_SHAPE(37, 23), FLOE_SHAPE(8, 5), dense_buffer(&r));
+  char path[128];
+  snprintf(path, sizeof path, "%s/rm.h5", g_dir);
+  cr_assert_eq(floe_to_hdf5(x, path, "x", NULL), FLOE_OK, "%s", floe_error_message(NULL));
+  floe_array *ins[2] = {floe_from_hdf5(ctx, path, "x", FLOE_SHAPE(6, 4)),
+                        floe_persist(floe_rechunk(x, FLOE_SHAPE(5, 8)))};
+  const char *names[2] = {"hdf5 (file chunks (8, 5), read as (6, 4))", "persisted (5, 8)"};
+  dense rm = dense_pattern(B, FLOE_SHAPE(37, 23), 331, false);
+  floe_array *m = floe_from_buffer(ctx, B, FLOE_SHAPE(37, 23), FLOE_SHAPE(7, 7), dense_buffer(&rm));
+  floe_dtype dts[2] = {F64, F64};
+  for (int i = 0; i < 2; i++) {
+    floe_array *a = ins[i];
+    cr_assert_eq(floe_array_status(a), FLOE_OK, "%s: %s", names[i], floe_array_message(a));
+    char what[160];
+    snprintf(what, sizeof what, "%s", names[i]);
+    expect_reshape(a, &r, FLOE_SHAPE(23, 37), what);
+    expect_reshape(a, &r, FLOE_SHAPE(-1), what);
+    snprintf(what, sizeof what, "%s [bool buffer]", names[i]);
+    floe_release(expect_mask(a, &r, m, &rm, what));
+    /* a kernel over it and x, in other chunks */
+    floe_array *two[2] = {a, x};
+    dense *rtwo[2] = {&r, &r};
+    snprintf(what, sizeof what, "%s kernel with x in (10, 7)", names[i]);
+    expect_map(two, rtwo, 2, F64, FLOE_SHAPE(10, 7), what);
+    /* a stencil */
+    kernel_log *L =
+        log_new(1, dts, F64, FLOE_SHAPE(37, 23), floe_array_chunks(a), (int64_t[]){2, 2});
+    log_stencil(L, &ST_CROSS);
+    dense want = ref_kernel(L, rtwo, FLOE_PAD_CONSTANT);
+    snprintf(what, sizeof what, "%s 9-point cross, zeros", names[i]);
+    expect_dense(floe_map_overlap(kernel, L, &a, 1, F64, FLOE_SHAPE(2, 2), FLOE_PAD_CONSTANT),
+                 &want, "%s", what);
+    expect_calls(L, true, what);
+    dense_free(&want);
+    free(L);
+    /* a tensordot with x over the rows: a.T @ x */
+    td_case c = {.aax = FLOE_AXES(0), .bax = FLOE_AXES(0), .text = "tensordot with x, (0,) (0,)"};
+    expect_tensordot(a, &r, x, &r, &c, names[i]);
+  }
+  dense_free(&rm);
+  dense_free(&r);
   floe_close(ctx);
   remove_dir();
   finish(NULL);
@@ -3765,5 +5837,139 @@ Test(handles, error_and_released_inputs, .timeout = TEST_TIMEOUT_S) {
   cr_assert_not_null(devnull);
   cr_assert_eq(floe_graph_dot(p, devnull), FLOE_OK, "%s", floe_error_message(NULL));
   fclose(devnull);
+  finish(ctx);
+}
+
+/* NULL, error, released and foreign arguments of floe_reshape, floe_mask,
+ * floe_map_blocks, floe_map_overlap and floe_tensordot; plans and DOT dumps
+ * of their nodes. */
+Test(handles, reshape_mask_kernels_and_tensordot_arguments, .timeout = TEST_TIMEOUT_S) {
+  floe_ctx *ctx = open_ctx(1);
+  floe_array *x = floe_ones(ctx, F64, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_array *mk = floe_ones(ctx, B, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_dtype dt = F64;
+  kernel_log *L = log_new(1, &dt, F64, FLOE_SHAPE(3, 4), FLOE_SHAPE(3, 4), NULL);
+  const floe_shape d11 = FLOE_SHAPE(1, 1);
+  floe_array *nulls[2] = {NULL, NULL}, *xn[2] = {x, NULL}, *nx[2] = {NULL, x};
+  /* only NULL arguments: no context to hold an error array */
+  floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+  expect_error(floe_reshape(NULL, FLOE_SHAPE(-1)), FLOE_ERR_INVALID, "floe_reshape", NULL,
+               "reshape of NULL");
+  floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+  expect_error(floe_mask(NULL, NULL), FLOE_ERR_INVALID, "floe_mask", NULL, "mask of NULLs");
+  floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+  expect_error(floe_map_blocks(kernel, L, nulls, 2, F64, FLOE_AUTO), FLOE_ERR_INVALID,
+               "floe_map_blocks", NULL, "map_blocks of NULLs");
+  floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+  expect_error(floe_map_overlap(kernel, L, nulls, 2, F64, d11, FLOE_PAD_EDGE), FLOE_ERR_INVALID,
+               "floe_map_overlap", NULL, "map_overlap of NULLs");
+  floe_error_set(FLOE_ERR_INTERNAL, "<marker>");
+  expect_error(floe_tensordot(NULL, NULL, FLOE_AXES(0), FLOE_AXES(0)), FLOE_ERR_INVALID,
+               "floe_tensordot", NULL, "tensordot of NULLs");
+  /* one NULL beside a good argument: an error array naming the NULL */
+  struct {
+    floe_array *a;
+    const char *op;
+  } one[] = {
+      {floe_mask(x, NULL), "floe_mask"},
+      {floe_mask(NULL, mk), "floe_mask"},
+      {floe_map_blocks(kernel, L, xn, 2, F64, FLOE_AUTO), "floe_map_blocks"},
+      {floe_map_blocks(kernel, L, nx, 2, F64, FLOE_AUTO), "floe_map_blocks"},
+      {floe_map_overlap(kernel, L, xn, 2, F64, d11, FLOE_PAD_EDGE), "floe_map_overlap"},
+      {floe_map_overlap(kernel, L, nx, 2, F64, d11, FLOE_PAD_EDGE), "floe_map_overlap"},
+      {floe_tensordot(x, NULL, FLOE_AXES(0), FLOE_AXES(0)), "floe_tensordot"},
+      {floe_tensordot(NULL, x, FLOE_AXES(0), FLOE_AXES(0)), "floe_tensordot"},
+  };
+  for (size_t k = 0; k < sizeof one / sizeof one[0]; k++) {
+    char what[64];
+    snprintf(what, sizeof what, "%s with one NULL (case %zu)", one[k].op, k);
+    if (one[k].a == NULL) {
+      soft_fail("%s: NULL, expected an error array (the context is known)", what);
+    } else {
+      expect_error(one[k].a, FLOE_ERR_INVALID, one[k].op, "NULL", what);
+    }
+  }
+  /* arrays in an error state pass their error on */
+  floe_index bad_ix[] = {S(N, N, 0)};
+  floe_array *e = floe_slice(x, 1, bad_ix);
+  cr_assert_eq(floe_array_status(e), FLOE_ERR_INVALID);
+  const char *emsg = floe_array_message(e);
+  floe_array *ee[1] = {e}, *xe[2] = {x, e};
+  floe_array *outs[] = {
+      floe_reshape(e, FLOE_SHAPE(-1)),
+      floe_mask(e, mk),
+      floe_mask(x, e),
+      floe_map_blocks(kernel, L, ee, 1, F64, FLOE_AUTO),
+      floe_map_blocks(kernel, L, xe, 2, F64, FLOE_AUTO),
+      floe_map_overlap(kernel, L, ee, 1, F64, d11, FLOE_PAD_EDGE),
+      floe_map_overlap(kernel, L, xe, 2, F64, d11, FLOE_PAD_EDGE),
+      floe_tensordot(e, x, FLOE_AXES(0), FLOE_AXES(0)),
+      floe_tensordot(x, e, FLOE_AXES(0), FLOE_AXES(0)),
+  };
+  const char *onames[] = {"reshape(e)",        "mask(e, m)",       "mask(x, e)",
+                          "map_blocks(e)",     "map_blocks(x, e)", "map_overlap(e)",
+                          "map_overlap(x, e)", "tensordot(e, x)",  "tensordot(x, e)"};
+  for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+    if (floe_array_status(outs[k]) != FLOE_ERR_INVALID ||
+        strcmp(floe_array_message(outs[k]), emsg) != 0) {
+      soft_fail("%s of an error array: %s '%s', expected its error '%s'", onames[k],
+                floe_status_name(floe_array_status(outs[k])), floe_array_message(outs[k]), emsg);
+    }
+  }
+  /* released handles */
+  floe_array *r = floe_ones(ctx, F64, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_array *rmk = floe_ones(ctx, B, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_release(r);
+  floe_release(rmk);
+  floe_array *rr[1] = {r}, *xr[2] = {x, r};
+  floe_array *dead[] = {
+      floe_reshape(r, FLOE_SHAPE(-1)),
+      floe_mask(r, mk),
+      floe_mask(x, rmk),
+      floe_map_blocks(kernel, L, rr, 1, F64, FLOE_AUTO),
+      floe_map_blocks(kernel, L, xr, 2, F64, FLOE_AUTO),
+      floe_map_overlap(kernel, L, rr, 1, F64, d11, FLOE_PAD_EDGE),
+      floe_map_overlap(kernel, L, xr, 2, F64, d11, FLOE_PAD_EDGE),
+      floe_tensordot(r, x, FLOE_AXES(0), FLOE_AXES(0)),
+      floe_tensordot(x, r, FLOE_AXES(0), FLOE_AXES(0)),
+  };
+  const char *dnames[] = {"reshape(r)",        "mask(r, m)",       "mask(x, r)",
+                          "map_blocks(r)",     "map_blocks(x, r)", "map_overlap(r)",
+                          "map_overlap(x, r)", "tensordot(r, x)",  "tensordot(x, r)"};
+  for (size_t k = 0; k < sizeof dead / sizeof dead[0]; k++) {
+    /* with only released arguments there is no live context: NULL and the
+       thread's message would do as well, but every case here has one */
+    if (dead[k] == NULL || floe_array_status(dead[k]) != FLOE_ERR_INVALID ||
+        !contains(floe_array_message(dead[k]), "released")) {
+      soft_fail("%s of a released array: %s '%s'", dnames[k],
+                dead[k] == NULL ? "NULL" : floe_status_name(floe_array_status(dead[k])),
+                dead[k] == NULL ? floe_error_message(NULL) : floe_array_message(dead[k]));
+    }
+  }
+  /* arrays of two contexts */
+  floe_ctx *other = open_ctx(1);
+  floe_array *y = floe_ones(other, F64, FLOE_SHAPE(3, 4), FLOE_AUTO);
+  floe_array *xy[2] = {x, y};
+  expect_error(floe_map_blocks(kernel, L, xy, 2, F64, FLOE_AUTO), FLOE_ERR_INVALID,
+               "floe_map_blocks", "context", "map_blocks across contexts");
+  expect_error(floe_map_overlap(kernel, L, xy, 2, F64, d11, FLOE_PAD_EDGE), FLOE_ERR_INVALID,
+               "floe_map_overlap", "context", "map_overlap across contexts");
+  expect_error(floe_tensordot(x, y, FLOE_AXES(0), FLOE_AXES(0)), FLOE_ERR_INVALID, "floe_tensordot",
+               "context", "tensordot across contexts");
+  floe_close(other);
+  /* plans and DOT dumps of the new nodes */
+  floe_array *lap =
+      floe_map_overlap(kernel, L, (floe_array *[]){x}, 1, F64, d11, FLOE_PAD_CONSTANT);
+  floe_axes none = {0, 0, {0}};
+  floe_array *p = floe_tensordot(floe_reshape(lap, FLOE_SHAPE(4, 3)), floe_mask(x, mk), none, none);
+  cr_assert_eq(floe_array_status(p), FLOE_OK, "%s", floe_array_message(p));
+  floe_plan_info plan;
+  cr_assert_eq(floe_plan(p, &plan), FLOE_OK, "%s", floe_error_message(NULL));
+  cr_assert_gt(plan.tasks, 0);
+  FILE *devnull = fopen("/dev/null", "w");
+  cr_assert_not_null(devnull);
+  cr_assert_eq(floe_graph_dot(p, devnull), FLOE_OK, "%s", floe_error_message(NULL));
+  fclose(devnull);
+  free(L);
   finish(ctx);
 }

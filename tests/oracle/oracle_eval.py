@@ -48,6 +48,18 @@ as known only up to their signs, so later steps never tell them apart.  The
 first quarter of them use the full 3-D inputs only and run again with other
 --chunks.
 
+Reshapes and boolean masks get trees of their own (--reshape of them):
+reshape(x, (a, b)) to a random factorisation of the size (one length now
+and then -1), reshape(x, -1) and ravel(x), of subtrees, selections and
+transposes, and x[cond] where cond is a bool expression of x's shape (a
+comparison of x, or of x and of inputs that broadcast to its shape, joined
+with & | ^ ~), all composed with the elementwise functions, reductions,
+selections and along-axis operations above.  The values are NumPy's, and
+exact: a reshape and a mask copy.  The first quarter of them use the full
+3-D inputs only and run again in ragged chunks.  Reshapes to another size,
+and masks NumPy refuses (not bool, or of a shape that is neither the
+array's nor its leading axes'), must fail.
+
 Every few batches the job runs again with another thread count and must give
 the same bits, and some batches write their outputs zstd-compressed (read
 back through the plugin directory).  Expressions NumPy refuses (bad indices,
@@ -56,7 +68,8 @@ and so must medians, quantiles and scans of 2-D and 3-D arrays without an
 axis (NumPy would flatten; floe asks for the axis).
 
     oracle_eval.py --floe build/floe --plugins build/plugins [--seed 1]
-                   [--count 400] [--structure 240] [--along 160] [--batch 4]
+                   [--count 400] [--structure 240] [--along 160] [--reshape 120]
+                   [--batch 4]
                    [--keep DIR] [--verbose]
 
 Exits 0 when every expression matched; otherwise prints, for each failure,
@@ -648,6 +661,44 @@ def op_along(name, x, axis, q=None, q_text=None):
     return Node(f"{name}({', '.join(parts)})", v, err=err)
 
 
+# ------------------------------------------------------------ reshapes, masks
+
+# a reshape or ravel call, or a subscript that is an expression (a mask):
+# basic indices start with a digit, '-', ':', '.' or None
+RESHAPE_RE = re.compile(r"\b(reshape|ravel)\(|\[(?!\s*None\b)\s*[A-Za-z_(~]")
+
+
+def op_reshape(x, shape, text_shape=None, ravel=False):
+    """reshape(x, shape) in C order, written with `text_shape` (the shape as
+    floe text: a tuple, possibly with one -1, or a bare integer), or
+    ravel(x); an exact copy."""
+    if x.weak:
+        raise Reject("reshape of a literal")
+    v = np.reshape(x.v, shape)  # ValueError for another size
+    err = None if x.exact else np.broadcast_to(x.err, x.shape).reshape(v.shape)
+    text = f"ravel({x.s})" if ravel else f"reshape({x.s}, {text_shape})"
+    return Node(text, v, err=err)
+
+
+def op_mask(x, cond):
+    """x[cond] for a bool cond of x's shape: the selected elements in C order,
+    1-D; an exact copy.  floe refuses other shapes (NumPy would take a mask
+    of x's leading axes), so these are never built here."""
+    if x.weak or cond.weak:
+        raise Reject("mask of a literal")
+    if cond.dtype != BOOL or not cond.exact or cond.shape != x.shape:
+        raise Reject("not a bool mask of the array's shape")
+    key = np.asarray(cond.v)
+    v = np.asarray(np.asarray(x.v)[key])
+    err = None if x.exact else np.asarray(np.broadcast_to(x.err, x.shape)[key])
+    return Node(f"{atom(x.s)}[{cond.s}]", v, err=err)
+
+
+def shape_text(shape):
+    inner = ", ".join(str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
 # ------------------------------------------------------------------ generator
 
 UNARY_NAMES = MATH1 + ROUND1 + ("negative", "abs", "sign", "square", "reciprocal", "isnan",
@@ -671,6 +722,7 @@ class Generator:
         self.vars = variables  # name -> ndarray as floe reads it
         self.structural = False  # any() also builds selections, joins and products
         self.along_ops = False  # any() also builds scans, sorts and order statistics
+        self.reshape_ops = False  # any() also builds reshapes and masks
         self.only = None  # a set of input names: the leaves are taken from these alone
         self.len = {"1": 1}
         for name, labels in LABELS.items():
@@ -736,6 +788,8 @@ class Generator:
             return self.leaf()
         if self.along_ops and self.rng.random() < 0.25:
             return self.along(depth)
+        if self.reshape_ops and self.rng.random() < 0.2:
+            return self.reshape_or_mask(depth)
         if self.structural and self.rng.random() < 0.3:
             return self.structure(depth)
         r = self.rng.random()
@@ -1162,6 +1216,113 @@ class Generator:
             raise Reject("no scan, sort or order statistic")
         return node
 
+    # ------------------------------------------------------ reshapes, masks
+
+    def reshape_of(self, x):
+        """ravel(x), reshape(x, -1), or x reshaped to a random factorisation
+        of its size into one to four lengths (1s among them), one of which
+        is written -1 now and then."""
+        if x.weak:
+            raise Reject("reshape of a literal")
+        size = x.v.size
+        r = self.rng.random()
+        if r < 0.15:
+            return op_reshape(x, (size,), ravel=True)
+        if r < 0.3:
+            return op_reshape(x, (size,), "-1" if self.rng.random() < 0.7 else str(size))
+        nd = int(self.choice((1, 2, 2, 2, 3, 3, 4)))
+        dims = [1] * nd
+        n, p = size, 2
+        while n > 1:  # the prime factors, each to a random axis
+            while n % p == 0:
+                dims[int(self.rng.integers(nd))] *= p
+                n //= p
+            p += 1
+        shape = tuple(dims)
+        written = list(shape)
+        if size > 0 and self.rng.random() < 0.4:
+            written[int(self.rng.integers(nd))] = -1
+        return op_reshape(x, shape, shape_text(written))
+
+    def condition(self, x):
+        """A bool expression of x's shape: a comparison of x (or x itself for
+        bool), maybe joined with a comparison of an input that broadcasts to
+        x's shape, or negated."""
+        if x.dtype == BOOL and self.rng.random() < 0.3:
+            cond = x
+        else:
+            b = self.literal_for(x)
+            cond = op_binary(self.choice(COMPARISONS), *((x, b) if self.rng.random() < 0.7
+                                                          else (b, x)))
+        r = self.rng.random()
+        if r < 0.4:
+            names = [n for n in sorted(self.only or self.vars)
+                     if np.broadcast_shapes(self.vars[n].shape, x.shape) == x.shape]
+            if names:
+                yname = self.choice(names)
+                y = Node(yname, self.vars[yname])
+                other = y if y.dtype == BOOL else op_binary(
+                    self.choice(COMPARISONS), y, self.literal_for(y))
+                name = self.choice(LOGICAL)
+                cond = op_binary(name, *((cond, other) if self.rng.random() < 0.5
+                                         else (other, cond)))
+        elif r < 0.5:
+            cond = op_unary("logical_not", cond)
+        return cond
+
+    def mask_of(self, x):
+        if x.weak:
+            raise Reject("mask of a literal")
+        node = op_mask(x, self.condition(x))
+        if node.v.size == 0 and self.rng.random() < 0.75:
+            raise Reject("an empty selection (now and then one is kept)")
+        return node
+
+    def reshape_or_mask(self, depth):
+        """A reshape or a mask of a subtree, or of a selection or a
+        transpose of one."""
+        x = self.expr(depth - 1)
+        r = self.rng.random()
+        if r < 0.15:
+            x = self.index(x)
+        elif r < 0.25:
+            x = op_transpose(x)
+        if self.rng.random() < 0.55:
+            return self.reshape_of(x)
+        return self.mask_of(x)
+
+    def case_reshape(self, max_depth):
+        """A top-level expression with a reshape, ravel or mask in it."""
+        depth = int(self.rng.integers(1, max(2, max_depth - 1) + 1))
+        self.reshape_ops = True
+        self.structural = self.rng.random() < 0.3
+        self.along_ops = self.rng.random() < 0.15
+        try:
+            node = self.reshape_or_mask(depth + 1)
+            r = self.rng.random()
+            if r < 0.12:
+                node = self.index(node)
+            elif r < 0.18:
+                node = op_transpose(node)
+            elif r < 0.36:
+                node = self.reduce_node(node)
+            elif r < 0.48:
+                name = self.choice(("add", "multiply", "subtract", "maximum"))
+                node = op_binary(name, node, self.literal_for(node, name))
+            elif r < 0.56:
+                node = self.along_of(node)
+            elif r < 0.66:
+                node = self.reshape_of(node)
+            elif r < 0.76:
+                node = self.mask_of(node)
+        finally:
+            self.reshape_ops = False
+            self.structural = False
+            self.along_ops = False
+        if node.weak or not RESHAPE_RE.search(node.s):
+            raise Reject("no reshape or mask")
+        return node
+
 
 # ---------------------------------------------------------------- fixed cases
 
@@ -1351,6 +1512,110 @@ def fixed_along_cases(v):
          np.quantile(np.sort(u, axis=0)[1:], 0.5, axis=0) - np.median(u[1:], axis=0)),
     ]
     return [(t, np.asarray(val), None) for t, val in cases]
+
+
+def fixed_reshape_cases(v):
+    """Reshapes, ravels and masks, written out: NumPy's values, exact but for
+    the sums, which carry their bound."""
+    x, y, i, k, u, m, w, z = (v[n] for n in "xyikumwz")
+    A, B, C = x.shape
+    sabs = lambda a, **kw: np.sum(np.abs(np.where(np.isnan(a), 0, a)).astype(F64), **kw)
+    xm = x[x > 0.5]
+    cases = [
+        (f"reshape(x, ({A * B}, {C}))", x.reshape(A * B, C), None),
+        ("reshape(x, -1)", x.reshape(-1), None),
+        ("ravel(x)", x.ravel(), None),
+        (f"reshape(x, ({A * B * C},))", x.reshape(-1), None),
+        (f"reshape(x, ({C}, -1))", x.reshape(C, -1), None),
+        (f"reshape(x, (-1, {A}))", x.reshape(-1, A), None),
+        (f"reshape(x, ({A}, {B}, {C}))", x, None),
+        (f"reshape(x, ({A}, {B}, {C}, 1))", x.reshape(A, B, C, 1), None),
+        (f"reshape(x, (1, {A}, 1, {B * C}))", x.reshape(1, A, 1, B * C), None),
+        (f"reshape(y, ({C}, {B}))", y.reshape(C, B), None),
+        (f"reshape(u, ({A}, 1, -1))", u.reshape(A, 1, -1), None),
+        (f"reshape(x.T, (-1, {A}))", x.T.reshape(-1, A), None),
+        (f"reshape(transpose(i), ({C}, {A}))", i.T.reshape(C, A), None),
+        ("reshape(k, (1, -1, 1))", k.reshape(1, -1, 1), None),
+        (f"reshape(m, ({B}, {A}))", m.reshape(B, A), None),
+        ("ravel(w)", w.ravel(), None),
+        ("ravel(z) + ravel(y[:, :1])", z.ravel() + y[:, :1].ravel().astype(F64), None),
+        ("reshape(x[::-1, 1:], (-1,))", x[::-1, 1:].reshape(-1), None),
+        (f"reshape(x, ({A}, {B * C}))[1:, ::3]", x.reshape(A, B * C)[1:, ::3], None),
+        ("ravel(x)[::-2]", x.ravel()[::-2], None),
+        (f"sum(reshape(u, ({A}, -1)), axis=1)", np.sum(u.reshape(A, -1), axis=1, dtype=I64),
+         None),
+        (f"max(reshape(x, ({A * B}, {C})), axis=0)", np.max(x.reshape(A * B, C), axis=0), None),
+        ("reshape(cumsum(x, axis=0), -1)", np.cumsum(x, axis=0).reshape(-1), None),
+        ("ravel(i) @ ravel(i)", np.matmul(i.ravel(), i.ravel()), None),
+        (f"reshape(x, ({A * B * C},)) + ravel(w)", x.reshape(-1) + w.ravel().astype(F64), None),
+        ("reshape(max(x), (1, 1))", np.max(x).reshape(1, 1), None),
+        ("ravel(max(x))", np.max(x).reshape(1), None),
+        ("reshape(max(x), ())", np.asarray(np.max(x)), None),
+        ("reshape(x[0, 0, :1], ())", x[0, 0, :1].reshape(()), None),
+        # masks of the array's shape
+        ("x[x > 0.5]", xm, None),
+        ("x[(x > 0) & (y < 1)]", x[(x > 0) & (y < 1)], None),
+        ("w[(x > 0) & (y < 1)]", w[(x > 0) & (y < 1)], None),
+        ("x[(x > 0) | m]", x[(x > 0) | m], None),
+        ("x[~(x > 0) ^ (u > 100)]", x[~(x > 0) ^ (u > 100)], None),
+        ("u[u > 100]", u[u > 100], None),
+        ("i[i > 0]", i[i > 0], None),
+        ("k[k > 0]", k[k > 0], None),
+        ("y[y < 0]", y[y < 0], None),
+        ("m[m]", m[m], None),
+        ("z[z > 0]", z[z > 0], None),
+        ("w[isnan(w)]", w[np.isnan(w)], None),
+        ("w[~isnan(w)]", w[~np.isnan(w)], None),
+        ("x[x > 1e9]", x[x > 1e9], None),
+        ("(x * 2)[x > 0.5]", (x * 2)[x > 0.5], None),
+        ("x[x > 0.5] * 2 + 1", xm * 2 + 1, None),
+        ("x.T[x.T > 0]", x.T[x.T > 0], None),
+        ("ravel(x)[ravel(x) > 0]", x.ravel()[x.ravel() > 0], None),
+        ("x[x > 0][::-1]", x[x > 0][::-1], None),
+        ("x[x > 0.5][x[x > 0.5] < 2]", xm[xm < 2], None),
+        ("x[(x > 0) & (w < 1)]", x[(x > 0) & (w < 1)], None),
+        ("astype(x[x > 0], int32)", x[x > 0].astype(I32), None),
+        ("where(x > 0, x, 0)[u > 100]", np.where(x > 0, x, 0.0)[u > 100], None),
+        ("reshape(x[x > 0], (1, -1))", x[x > 0].reshape(1, -1), None),
+        ("max(x)[max(x) > 0]", np.asarray(np.max(x))[np.asarray(np.max(x) > 0)], None),
+        ("cumsum(x[x > 0])", np.cumsum(x[x > 0]), None),
+        ("sort(x[x < 0])", np.sort(x[x < 0]), None),
+        ("median(u[u > 100])", np.median(u[u > 100]), None),
+        ("sum(u[u > 100])", np.sum(u[u > 100], dtype=I64), None),
+        ("max(x[x > 0.5])", np.max(xm), None),
+        ("sum(x[x > 0.5])", np.sum(xm), 1e-10 * sabs(xm)),
+        ("mean(i[i > 0])", np.mean(i[i > 0].astype(F64)),
+         1e-10 * np.mean(np.abs(i[i > 0]).astype(F64))),
+        ("ravel(x)[ravel(x) > 0] @ ravel(x)[ravel(x) > 0]",
+         np.matmul(x.ravel()[x.ravel() > 0], x.ravel()[x.ravel() > 0]),
+         RTOL_PRODUCT[F64] * np.sum(x[x > 0] ** 2)),
+    ]
+    return [(t, np.asarray(val), None if e is None else np.asarray(e, F64))
+            for t, val, e in cases]
+
+
+def expected_reshape_errors(v):
+    """Reshapes and masks NumPy refuses, with a word the message must
+    contain (case ignored)."""
+    A, B, C = v["x"].shape
+    return (
+        (f"reshape(x, ({A * B * C + 1},))", "reshape"),
+        (f"reshape(x, ({A}, {B}))", "reshape"),
+        (f"reshape(x, ({A}, {B}, {C}, 2))", "reshape"),
+        ("reshape(x, (-1, -1))", "unknown"),
+        ("reshape(x, (0, -1))", "reshape"),
+        ("reshape(x, (-2, -1))", "reshape"),
+        ("reshape(k, (2.5, 3))", "integer"),
+        ("reshape(x)", None),
+        ("ravel(x, 1)", None),
+        ("x[m]", "mask"),                   # (A, B, 1) for (A, B, C)
+        ("x[i > 0]", "mask"),               # (A, 1, C)
+        ("y[x > 0]", "mask"),               # a 3-D mask of a 2-D array
+        ("k[y > 0]", "mask"),
+        ("x[x]", "bool"),                   # not a bool mask
+        ("u[u]", "bool"),
+        ("x[x > 0, 0]", None),
+    )
 
 
 # Expressions NumPy 2 refuses: floe must fail too (exit 1, a message).
@@ -1561,6 +1826,8 @@ def main():
                     help="random expressions with selections, joins or products")
     ap.add_argument("--along", type=int, default=160,
                     help="random expressions with scans, sorts, medians or quantiles")
+    ap.add_argument("--reshape", type=int, default=120,
+                    help="random expressions with reshapes, ravels or masks")
     ap.add_argument("--batch", type=int, default=4, help="expressions per floe job")
     ap.add_argument("--depth", type=int, default=4, help="maximum tree depth")
     ap.add_argument("--keep", help="write the files here and keep them")
@@ -1659,6 +1926,26 @@ def run_all(args, floe, work, t0):
         along.append((node.s, np.asarray(node.v), node.err))
     agen.only = None
     cases += along
+
+    # reshapes and masks, from a generator of their own as well; the first
+    # ones over the full 3-D inputs alone, to run again in ragged chunks
+    rgen = Generator(np.random.default_rng([args.seed, 2]), variables)
+    reshaped = fixed_reshape_cases(variables)
+    nfixed_reshape = len(reshaped)
+    attempts = 0
+    while len(reshaped) < args.reshape + nfixed_reshape and attempts < args.reshape * 50:
+        attempts += 1
+        rgen.only = set(full) if len(reshaped) - nfixed_reshape < args.reshape // 4 else None
+        try:
+            node = rgen.case_reshape(args.depth)
+        except (Reject, ValueError, TypeError, OverflowError, IndexError):
+            continue
+        if node.s in seen or len(node.s) > 600:
+            continue
+        seen.add(node.s)
+        reshaped.append((node.s, np.asarray(node.v), node.err))
+    rgen.only = None
+    cases += reshaped
 
     failures = []
     batches = [cases[j:j + args.batch] for j in range(0, len(cases), args.batch)]
@@ -1761,8 +2048,25 @@ def run_all(args, floe, work, t0):
             if msg:
                 failures.append((c[0], cmd, msg))
 
+    # the reshape and mask cases over the full inputs in ragged chunks
+    some = [c for c in reshaped[nfixed_reshape:] if not (
+        set(re.findall(r"[A-Za-z_]\w*", c[0])) & (set(variables) - set(full)))]
+    some = some[:max(8, args.reshape // 4)]
+    nchunked_reshape = len(some)
+    for j in range(0, len(some), args.batch):
+        batch = some[j:j + args.batch]
+        chunks = ",".join(str(int(rgen.rng.integers(1, d + 1))) for d in variables["x"].shape)
+        res, cmd, err, rc = runner.run([c[0] for c in batch], 2, tag="chunks", chunks=chunks)
+        if res is None:
+            failures.append(("; ".join(c[0] for c in batch), cmd, f"exit {rc}: {err.strip()}"))
+            continue
+        for c, got in zip(batch, res):
+            msg = compare(got, c[1], c[2])
+            if msg:
+                failures.append((c[0], cmd, msg))
+
     errors = ([(t, None) for t in EXPECTED_ERRORS] + list(EXPECTED_STRUCTURE_ERRORS)
-              + list(EXPECTED_ALONG_ERRORS))
+              + list(EXPECTED_ALONG_ERRORS) + list(expected_reshape_errors(variables)))
     for text, word in errors:
         res, cmd, err, rc = runner.run([text], 2, tag="err")
         first = err.lstrip().split("\n", 1)[0]
@@ -1782,7 +2086,9 @@ def run_all(args, floe, work, t0):
     print(f"oracle_eval: {len(cases)} expressions ({nfixed} fixed, {nrandom} random, "
           f"{len(structure)} random with selections, joins or products, {nchunked} of them "
           f"again in other chunks, {len(along)} with scans, sorts, medians or quantiles "
-          f"({nfixed_along} fixed, {nchunked_along} random ones again in ragged chunks)) and "
+          f"({nfixed_along} fixed, {nchunked_along} random ones again in ragged chunks), "
+          f"{len(reshaped)} with reshapes or masks ({nfixed_reshape} fixed, "
+          f"{nchunked_reshape} random ones again in ragged chunks)) and "
           f"{len(errors)} refused ones in {len(batches)} jobs ({runner.runs} floe runs), "
           f"{len(failures)} failures, {elapsed:.1f} s")
     return 1 if failures else 0
