@@ -15,6 +15,18 @@ static const char *kind_name(const floe__node *n) {
     return "file";
   case FLOE__NODE_REDUCE:
     return "reduce";
+  case FLOE__NODE_GATHER:
+    return "select";
+  case FLOE__NODE_CONCAT:
+    return "concat";
+  case FLOE__NODE_MATMUL:
+    return "matmul";
+  case FLOE__NODE_AXIS:
+    return "along axis";
+  case FLOE__NODE_RESHAPE:
+    return "reshape";
+  case FLOE__NODE_MAP:
+    return "kernel";
   default:
     return "array";
   }
@@ -37,9 +49,14 @@ floe_status floe__lower_dot(const floe__lower *L, FILE *out) {
       floe__h5src_describe(n->p.file.src, &in);
       fprintf(out, "  v%d [shape=cylinder,label=\"%s:%s\\n%s %s\"];\n", i, in.path, in.dataset,
               floe_dtype_name(n->dtype), floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
-    } else if (floe__node_is_memory(n) || n->kind == FLOE__NODE_REDUCE) {
+    } else if (floe__node_is_memory(n) || n->kind == FLOE__NODE_REDUCE ||
+               floe__node_is_produced(n)) {
       fprintf(out, "  v%d [shape=box,label=\"%s %s\\n%s\"];\n", i, kind_name(n),
               floe_dtype_name(n->dtype), floe__shape_str(n->ndim, n->shape, shape, sizeof shape));
+      for (int k = 0; floe__node_is_produced(n) && k < n->nin; k++) {
+        /* made chunk by chunk from its inputs (drawn, or materialised) */
+        fprintf(out, "  v%d -> v%d;\n", L->ln[i].in[k], i);
+      }
     }
   }
   for (int t = 0; t < L->ntargets; t++) {
