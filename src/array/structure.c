@@ -51,6 +51,43 @@ static floe_array *make_gather(floe_ctx *ctx, floe__node *proto, floe__node *x) 
   return floe__make(ctx, proto);
 }
 
+/* Axis `axis` of an array of ndim axes, counted from the end when negative:
+ * in [0, ndim), or -1 with the thread's error set (FLOE_ERR_INVALID). */
+static int axis_of(const char *op, int axis, int ndim) {
+  if (axis < -ndim || axis >= ndim) {
+    floe__fail(FLOE_ERR_INVALID, "%s: axis %d is out of bounds for an array of %d dimensions", op,
+               axis, ndim);
+    return -1;
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+/* An error array with the thread's error. */
+static floe_array *failed_array(floe_ctx *ctx) {
+  return floe__handle_error(ctx, floe__error_slot()->status, "%s", floe__error_slot()->msg);
+}
+
+/* Whether the n arrays share one shape; else false with the thread's
+ * error set (FLOE_ERR_SHAPE, naming the first two that differ). */
+static bool same_shapes(const char *op, floe_array *const *arrays, int n) {
+  const floe__node *x = arrays[0]->node;
+  for (int i = 1; i < n; i++) {
+    const floe__node *y = arrays[i]->node;
+    bool ok = y->ndim == x->ndim;
+    for (int d = 0; ok && d < x->ndim; d++) {
+      ok = y->shape[d] == x->shape[d];
+    }
+    if (!ok) {
+      char s0[128], s1[128];
+      floe__fail(FLOE_ERR_SHAPE, "%s: shapes %s and %s differ (all must be the same)", op,
+                 floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
+                 floe__shape_str(y->ndim, y->shape, s1, sizeof s1));
+      return false;
+    }
+  }
+  return true;
+}
+
 /* ---------------------------------------------------------------- slices */
 
 /* NumPy's (Python's) slice.indices: start and count of a slice of len. */
@@ -209,12 +246,9 @@ floe_array *floe_transpose(floe_array *a, floe_axes axes) {
     uint32_t seen = 0;
     for (int d = 0; d < x->ndim; d++) {
       int ax = axes.axis[d];
-      if (ax < -x->ndim || ax >= x->ndim) {
-        return floe__handle_error(ctx, FLOE_ERR_INVALID,
-                                  "%s: axis %d is out of bounds for an array of %d dimensions", op,
-                                  ax, x->ndim);
+      if ((ax = axis_of(op, ax, x->ndim)) < 0) {
+        return failed_array(ctx);
       }
-      ax = ax < 0 ? ax + x->ndim : ax;
       if (seen & (1u << ax)) {
         return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: axis %d is repeated", op, ax);
       }
@@ -243,7 +277,7 @@ floe_array *floe_rechunk(floe_array *a, floe_shape chunks) {
   floe__node p = gather_of(x);
   floe_status st = floe__resolve_chunks(ctx, op, x->dtype, x->ndim, x->shape, chunks, p.chunk);
   if (st != FLOE_OK) {
-    return floe__handle_error(ctx, st, "%s", floe__error_slot()->msg);
+    return failed_array(ctx);
   }
   /* An output chunk gathering from many input chunks while input chunks
      also feed many output chunks (rows to columns) goes through an
@@ -332,7 +366,7 @@ floe_array *floe_broadcast_to(floe_array *a, floe_shape shape) {
   }
   floe_status st = floe__resolve_chunks(ctx, op, x->dtype, p.ndim, p.shape, FLOE_AUTO, p.chunk);
   if (st != FLOE_OK) {
-    return floe__handle_error(ctx, st, "%s", floe__error_slot()->msg);
+    return failed_array(ctx);
   }
   return make_gather(ctx, &p, x);
 }
@@ -383,12 +417,9 @@ floe_array *floe_squeeze(floe_array *a, floe_axes axes) {
   } else {
     for (int i = 0; i < axes.n; i++) {
       int ax = axes.axis[i];
-      if (ax < -x->ndim || ax >= x->ndim) {
-        return floe__handle_error(ctx, FLOE_ERR_INVALID,
-                                  "%s: axis %d is out of bounds for an array of %d dimensions", op,
-                                  ax, x->ndim);
+      if ((ax = axis_of(op, ax, x->ndim)) < 0) {
+        return failed_array(ctx);
       }
-      ax = ax < 0 ? ax + x->ndim : ax;
       if (x->shape[ax] != 1) {
         return floe__handle_error(ctx, FLOE_ERR_SHAPE,
                                   "%s: cannot select an axis to squeeze out which has size not "
@@ -463,12 +494,9 @@ floe_array *floe_take(floe_array *a, floe_array *indices, int axis) {
     return r;
   }
   floe__node *x = a->node, *ix = indices->node;
-  if (axis < -x->ndim || axis >= x->ndim) {
-    return floe__handle_error(ctx, FLOE_ERR_INVALID,
-                              "%s: axis %d is out of bounds for an array of %d dimensions", op,
-                              axis, x->ndim);
+  if ((axis = axis_of(op, axis, x->ndim)) < 0) {
+    return failed_array(ctx);
   }
-  axis = axis < 0 ? axis + x->ndim : axis;
   if (ix->ndim != 1 || (ix->dtype != FLOE_INT32 && ix->dtype != FLOE_INT64 &&
                         ix->dtype != FLOE_UINT8)) {
     return floe__handle_error(ctx, FLOE_ERR_INVALID,
@@ -639,7 +667,7 @@ static floe_array *concat(const char *op, floe_array *const *arrays, int n, int 
   floe_dtype t = FLOE_FLOAT64;
   floe__weak w = FLOE__STRONG;
   if (common_dtype(op, in, n, &t, &w) != FLOE_OK) {
-    return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s", floe__error_slot()->msg);
+    return failed_array(ctx);
   }
   floe__node *cur = converted(ctx, in[0], t);
   for (int i = 1; i < n && cur != NULL; i++) {
@@ -680,21 +708,10 @@ floe_array *floe_stack(floe_array *const *arrays, int n, int axis) {
   if (failed) {
     return r;
   }
-  const floe__node *x = arrays[0]->node;
-  for (int i = 1; i < n; i++) {
-    const floe__node *y = arrays[i]->node;
-    bool ok = y->ndim == x->ndim;
-    for (int d = 0; ok && d < x->ndim; d++) {
-      ok = y->shape[d] == x->shape[d];
-    }
-    if (!ok) {
-      char s0[128], s1[128];
-      return floe__handle_error(ctx, FLOE_ERR_SHAPE,
-                                "%s: shapes %s and %s differ (all must be the same)", op,
-                                floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
-                                floe__shape_str(y->ndim, y->shape, s1, sizeof s1));
-    }
+  if (!same_shapes(op, arrays, n)) {
+    return failed_array(ctx);
   }
+  const floe__node *x = arrays[0]->node;
   if (axis < -(x->ndim + 1) || axis > x->ndim) {
     return floe__handle_error(ctx, FLOE_ERR_INVALID,
                               "%s: axis %d is out of bounds for a result of %d dimensions", op,
@@ -732,7 +749,7 @@ static floe_array *matmul(const char *op, floe_array *a, floe_array *b) {
   floe_dtype t = FLOE_FLOAT64;
   floe__weak w = FLOE__STRONG;
   if (common_dtype(op, in, 2, &t, &w) != FLOE_OK) {
-    return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s", floe__error_slot()->msg);
+    return failed_array(ctx);
   }
   int64_t k0 = x->shape[x->ndim - 1], k1 = y->shape[y->ndim == 1 ? 0 : y->ndim - 2];
   if (k0 != k1) {
@@ -884,12 +901,9 @@ static floe_array *along_axis(const char *op, floe_array *a, int axis, floe__axi
     return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: takes an array of 1 or more dimensions",
                               op);
   }
-  if (axis < -x->ndim || axis >= x->ndim) {
-    return floe__handle_error(ctx, FLOE_ERR_INVALID,
-                              "%s: axis %d is out of bounds for an array of %d dimensions", op,
-                              axis, x->ndim);
+  if ((axis = axis_of(op, axis, x->ndim)) < 0) {
+    return failed_array(ctx);
   }
-  axis = axis < 0 ? axis + x->ndim : axis;
   if (kind == FLOE__AXIS_QUANTILE && !(q >= 0.0 && q <= 1.0)) {
     return floe__handle_error(ctx, FLOE_ERR_INVALID, "%s: quantiles must be in [0, 1], got %g",
                               op, q);
@@ -1172,27 +1186,17 @@ static floe_array *map(const char *op, floe_block_fn fn, void *user, floe_array 
   if (!floe__dtype_valid(out_dtype)) {
     return floe__handle_error(ctx, FLOE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)out_dtype);
   }
-  const floe__node *x = inputs[0]->node;
-  for (int i = 1; i < n; i++) {
-    const floe__node *y = inputs[i]->node;
-    bool ok = y->ndim == x->ndim;
-    for (int d = 0; ok && d < x->ndim; d++) {
-      ok = y->shape[d] == x->shape[d];
-    }
-    if (!ok) {
-      char s0[128], s1[128];
-      return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s: input shapes %s and %s differ", op,
-                                floe__shape_str(x->ndim, x->shape, s0, sizeof s0),
-                                floe__shape_str(y->ndim, y->shape, s1, sizeof s1));
-    }
+  if (!same_shapes(op, inputs, n)) {
+    return failed_array(ctx);
   }
+  const floe__node *x = inputs[0]->node;
   floe__node p = {.kind = FLOE__NODE_MAP, .dtype = out_dtype, .nin = n, .ndim = x->ndim};
   memcpy(p.shape, x->shape, sizeof p.shape);
   if (chunks.ndim == -1) {
     memcpy(p.chunk, x->chunk, sizeof p.chunk);
   } else if (floe__resolve_chunks(ctx, op, out_dtype, x->ndim, x->shape, chunks, p.chunk) !=
              FLOE_OK) {
-    return floe__handle_error(ctx, FLOE_ERR_SHAPE, "%s", floe__error_slot()->msg);
+    return failed_array(ctx);
   }
   p.p.map.fn = fn;
   p.p.map.user = user;

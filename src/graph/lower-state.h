@@ -130,6 +130,18 @@ static inline void chunk_region(const floe__node *x, const int64_t *coord, int64
   }
 }
 
+/* The next coordinates after c in the box [lo, hi), C order; false after
+ * the last (c is then back at lo). */
+static inline bool next_in_box(int ndim, const int64_t *lo, const int64_t *hi, int64_t *c) {
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (++c[d] < hi[d]) {
+      return true;
+    }
+    c[d] = lo[d];
+  }
+  return false;
+}
+
 static inline bool next_coord(int ndim, const int64_t *n, int64_t *coord) {
   for (int d = ndim - 1; d >= 0; d--) {
     if (++coord[d] < n[d]) {
@@ -158,6 +170,19 @@ uint64_t floe__lower_prog_blocks(const floe__lower *L, const prog *p);
  * running it (a producer whose chunk nobody needs). */
 void floe__lower_release_region(floe__lower *L, const prog *p, const int64_t *lo,
                                 const int64_t *hi);
+/* A task making chunk c brackets its work with these: begin enters the
+ * store and takes a buffer of c's size from the budget (NULL with the
+ * thread's error set); end installs the buffer as c's bytes when st is
+ * FLOE_OK, else gives it back, leaves the store and returns st. */
+unsigned char *floe__lower_chunk_begin(floe__lower *L, const floe__chunk *c, const char *what);
+floe_status floe__lower_chunk_end(floe__lower *L, floe__chunk *c, unsigned char *buf,
+                                  floe_status st);
+/* One task per chunk of lnode li's grid (C order) computing it by its
+ * program into chunks[i]: an intermediate's (readers: its uses; a chunk
+ * nobody reads is skipped; done[i] gets the task) or a persisted array's
+ * (readers and done NULL: every chunk is made). */
+floe_status floe__lower_program_chunks(floe__lower *L, int li, floe__chunk *chunks,
+                                       const int *readers, floe_task **done);
 /* Work buffers of the HDF5 paths, from the budget (floe__bufs callbacks). */
 void *floe__lower_buf_get(void *L, size_t bytes);
 void floe__lower_buf_put(void *L, void *p, size_t bytes);

@@ -185,10 +185,7 @@ static floe_status make_chunked(floe__lower *L, int li) {
   memset(x->done, 0, nb * sizeof *x->done);
   if (n->kind == FLOE__NODE_FILE) {
     ch->file = true;
-    if (ch->block_bytes > L->max_task) {
-      L->max_task = ch->block_bytes;
-      L->max_task_name = "reading a file chunk";
-    }
+    floe__lower_note_task(L, ch->block_bytes, "reading a file chunk");
     ch->c = floe__lower_alloc(L, nb * sizeof *ch->c);
     FLOE_RETURN_ERROR_IF(ch->c == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
     memset(ch->c, 0, nb * sizeof *ch->c);
@@ -522,20 +519,50 @@ void floe__lower_release_region(floe__lower *L, const prog *p, const int64_t *lo
       continue;
     }
     memcpy(c, blo, sizeof c);
-    for (;;) {
+    do {
       floe__store_done(L->store, &m->ch->c[flat_block(m->n, c)]);
-      int k = m->n->ndim - 1;
-      for (; k >= 0; k--) {
-        if (++c[k] < bhi[k]) {
-          break;
-        }
-        c[k] = blo[k];
-      }
-      if (k < 0) {
-        break;
-      }
-    }
+    } while (next_in_box(m->n->ndim, blo, bhi, c));
   }
+}
+
+unsigned char *floe__lower_chunk_begin(floe__lower *L, const floe__chunk *c, const char *what) {
+  floe__store_enter(L->store);
+  return floe__store_alloc(L->store, c->bytes, what, &L->io);
+}
+
+floe_status floe__lower_chunk_end(floe__lower *L, floe__chunk *c, unsigned char *buf,
+                                  floe_status st) {
+  if (st == FLOE_OK) {
+    floe__store_put(L->store, c, buf, NULL, 0);
+  } else if (buf != NULL) {
+    floe__store_release(L->store, buf, c->bytes);
+  }
+  floe__store_leave(L->store);
+  return st;
+}
+
+/* Chunk c made by program p over [lo, hi), sink `tmpl` writing into its
+ * buffer (zeroed first when the region is an edge chunk's). */
+static floe_status program_chunk(floe__lower *L, const prog *p, const floe__vm_sink *tmpl,
+                                 const int64_t *lo, const int64_t *hi, bool edge, floe__chunk *c,
+                                 const char *what) {
+  unsigned char *buf = floe__lower_chunk_begin(L, c, what);
+  void *scratch = buf != NULL ? malloc(p->scratch) : NULL;
+  floe_status st = FLOE_OK;
+  if (buf == NULL) {
+    st = floe__error_slot()->status;
+  } else if (scratch == NULL) {
+    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
+  } else {
+    if (edge) {
+      memset(buf, 0, c->bytes); /* padding: zeros compress, and spills are reproducible */
+    }
+    floe__vm_sink sink = *tmpl;
+    sink.dst = buf;
+    st = floe__lower_run_region(L, p, lo, hi, &sink, 1, scratch);
+  }
+  free(scratch);
+  return floe__lower_chunk_end(L, c, buf, st);
 }
 
 /* Reads block `flat` of a file the first time: mapped from the page cache
@@ -944,7 +971,7 @@ void floe__lower_depend(floe__lower *L, floe_task *t, const prog *p, const int64
       bhi[k] = (mhi[k] - 1) / mn->chunk[k] + 1;
       c[k] = blo[k];
     }
-    for (;;) {
+    do {
       int64_t flat = 0;
       for (int k = 0; k < mn->ndim; k++) {
         flat = flat * g.n[k] + c[k];
@@ -958,17 +985,7 @@ void floe__lower_depend(floe__lower *L, floe_task *t, const prog *p, const int64
         L->bytes_read += (uint64_t)n * floe_dtype_size(mn->dtype);
       }
       floe_task_depends(t, m->done[flat]);
-      int k = mn->ndim - 1;
-      for (; k >= 0; k--) {
-        if (++c[k] < bhi[k]) {
-          break;
-        }
-        c[k] = blo[k];
-      }
-      if (k < 0) {
-        break;
-      }
-    }
+    } while (next_in_box(mn->ndim, blo, bhi, c));
   }
 }
 
@@ -1425,46 +1442,30 @@ static floe_status build_store(floe__lower *L, int li, void *dst) {
   return FLOE_OK;
 }
 
-typedef struct cstore_arg {
+typedef struct pchunk_arg {
   ewise_arg e;
   floe__chunk *c;
+  const int *readers; /* the chunk's uses, or NULL: always made */
+  int64_t flat;
   bool edge;
-} cstore_arg;
+} pchunk_arg;
 
-/* Computes one chunk of a persisted array into a buffer of the budget and
- * installs it in the store. */
-static floe_status cstore_task(void *arg) {
-  cstore_arg *a = arg;
-  floe__lower *L = a->e.L;
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, a->c->bytes, "a chunk of a persisted array",
-                                         &L->io);
-  void *scratch = buf != NULL ? malloc(a->e.p->scratch) : NULL;
-  floe_status st = FLOE_OK;
-  if (buf == NULL) {
-    st = floe__error_slot()->status;
-  } else if (scratch == NULL) {
-    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
-  } else {
-    if (a->edge) {
-      memset(buf, 0, a->c->bytes);
-    }
-    floe__vm_sink sink = a->e.sink;
-    sink.dst = buf;
-    st = floe__lower_run_region(L, a->e.p, a->e.lo, a->e.hi, &sink, 1, scratch);
+/* Computes one chunk by its program into a buffer of the budget and
+ * installs it in the store; a chunk nobody reads only ends the uses its
+ * program would have made. */
+static floe_status pchunk_task(void *arg) {
+  pchunk_arg *a = arg;
+  if (a->readers != NULL && a->readers[a->flat] == 0) {
+    floe__lower_release_region(a->e.L, a->e.p, a->e.lo, a->e.hi);
+    return FLOE_OK;
   }
-  free(scratch);
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, a->c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, a->c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return program_chunk(a->e.L, a->e.p, &a->e.sink, a->e.lo, a->e.hi, a->edge, a->c,
+                       a->readers != NULL ? "a chunk of an intermediate"
+                                          : "a chunk of a persisted array");
 }
 
-/* One task per chunk of a persisted array. */
-static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks) {
+floe_status floe__lower_program_chunks(floe__lower *L, int li, floe__chunk *chunks,
+                                       const int *readers, floe_task **done) {
   const floe__node *n = L->ln[li].n;
   if (floe__node_size(n) == 0) {
     return FLOE_OK;
@@ -1477,16 +1478,19 @@ static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks
     c *= n->chunk[d];
   }
   floe__lower_note_task(L, floe__lower_prog_blocks(L, p) + (uint64_t)c * floe_dtype_size(n->dtype),
-            "computing a chunk of a persisted array");
+                        readers != NULL ? "computing a chunk of an intermediate"
+                                        : "computing a chunk of a persisted array");
   grid g = grid_of(n);
   int64_t coord[FLOE_MAX_DIMS] = {0};
   for (int64_t i = 0; i < g.total; i++) {
-    cstore_arg *a = floe__lower_alloc(L, sizeof *a);
+    pchunk_arg *a = floe__lower_alloc(L, sizeof *a);
     FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
     memset(a, 0, sizeof *a);
     a->e.L = L;
     a->e.p = p;
     a->c = &chunks[i];
+    a->readers = readers;
+    a->flat = i;
     a->e.sink.kind = FLOE__SINK_STORE;
     memcpy(a->e.sink.dst_stride, cs, sizeof(int64_t) * (size_t)n->ndim);
     chunk_region(n, coord, a->e.lo, a->e.hi);
@@ -1494,9 +1498,12 @@ static floe_status build_chunk_store(floe__lower *L, int li, floe__chunk *chunks
       a->e.sink.dst_bias += a->e.lo[d] * cs[d];
       a->edge = a->edge || a->e.hi[d] - a->e.lo[d] < n->chunk[d];
     }
-    floe_task *t = floe__lower_task(L, cstore_task, a, "persist");
+    floe_task *t = floe__lower_task(L, pchunk_task, a, readers != NULL ? "materialise" : "persist");
     if (t != NULL) {
       floe__lower_depend(L, t, p, a->e.lo, a->e.hi);
+    }
+    if (done != NULL) {
+      done[i] = t;
     }
     next_coord(n->ndim, g.n, coord);
   }
@@ -1646,7 +1653,7 @@ floe_status floe__lower_build(floe__lower *L) {
   free(needed);
   for (int t = 0; t < L->ntargets && st == FLOE_OK; t++) {
     if (L->targets[t].chunks != NULL) {
-      st = build_chunk_store(L, L->targets[t].ln, L->targets[t].chunks);
+      st = floe__lower_program_chunks(L, L->targets[t].ln, L->targets[t].chunks, NULL, NULL);
     } else if (!direct[t]) {
       st = build_store(L, L->targets[t].ln, L->targets[t].dst);
     }

@@ -153,52 +153,6 @@ static void depend_block(floe__lower *L, floe_task *t, lnode *m, const int64_t *
 
 /* ------------------------------------------------------ materialising */
 
-typedef struct mat_arg {
-  floe__lower *L;
-  const prog *p;
-  floe__vm_sink sink;
-  int ln;
-  int64_t flat;
-  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
-  bool edge;
-} mat_arg;
-
-/* Runs the fused program of an input into one of its chunks. */
-static floe_status mat_task(void *arg) {
-  mat_arg *a = arg;
-  floe__lower *L = a->L;
-  chunked *ch = L->ln[a->ln].ch;
-  if (ch->readers[a->flat] == 0) {
-    floe__lower_release_region(L, a->p, a->lo, a->hi);
-    return FLOE_OK;
-  }
-  floe__chunk *c = &ch->c[a->flat];
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of an intermediate", &L->io);
-  void *scratch = buf != NULL ? malloc(a->p->scratch) : NULL;
-  floe_status st = FLOE_OK;
-  if (buf == NULL) {
-    st = floe__error_slot()->status;
-  } else if (scratch == NULL) {
-    st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk's registers");
-  } else {
-    if (a->edge) {
-      memset(buf, 0, c->bytes);
-    }
-    floe__vm_sink sink = a->sink;
-    sink.dst = buf;
-    st = floe__lower_run_region(L, a->p, a->lo, a->hi, &sink, 1, scratch);
-  }
-  free(scratch);
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
-}
-
 /* Input mi of a producer: chunked already, in memory whole, or made into
  * chunks by its program. */
 static floe_status ensure_input(floe__lower *L, int mi) {
@@ -211,39 +165,7 @@ static floe_status ensure_input(floe__lower *L, int mi) {
   }
   FLOE_FORWARD_IF_ERROR(make_produced(L, mi));
   m = &L->ln[mi];
-  const floe__node *n = m->n;
-  if (floe__node_size(n) == 0) {
-    return FLOE_OK;
-  }
-  prog *p;
-  FLOE_FORWARD_IF_ERROR(floe__lower_program(L, mi, mi, &p));
-  floe__lower_note_task(L, floe__lower_prog_blocks(L, p) + m->ch->block_bytes,
-                        "computing a chunk of an intermediate");
-  grid g = grid_of(n);
-  int64_t coord[FLOE_MAX_DIMS] = {0};
-  for (int64_t i = 0; i < g.total; i++) {
-    mat_arg *a = floe__lower_alloc(L, sizeof *a);
-    FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
-    memset(a, 0, sizeof *a);
-    a->L = L;
-    a->p = p;
-    a->ln = mi;
-    a->flat = i;
-    a->sink.kind = FLOE__SINK_STORE;
-    memcpy(a->sink.dst_stride, m->ch->cstride, sizeof(int64_t) * (size_t)n->ndim);
-    chunk_region(n, coord, a->lo, a->hi);
-    for (int d = 0; d < n->ndim; d++) {
-      a->sink.dst_bias += a->lo[d] * m->ch->cstride[d];
-      a->edge = a->edge || a->hi[d] - a->lo[d] < n->chunk[d];
-    }
-    floe_task *t = floe__lower_task(L, mat_task, a, "materialise");
-    if (t != NULL) {
-      floe__lower_depend(L, t, p, a->lo, a->hi);
-    }
-    m->done[i] = t;
-    next_coord(n->ndim, g.n, coord);
-  }
-  return FLOE_OK;
+  return floe__lower_program_chunks(L, mi, m->ch->c, m->ch->readers, m->done);
 }
 
 /* ------------------------------------------------------------ copying */
@@ -449,24 +371,14 @@ static floe_status copy_from(floe__lower *L, const lnode *m, int nd, const int64
   const int ind = m->n->ndim;
   memcpy(bc, blo, sizeof bc);
   floe_status st = FLOE_OK;
-  for (;;) {
+  do {
     view v;
     if ((st = open_block(L, m, bc, &v)) != FLOE_OK) {
       break;
     }
     copy_block(m, &v, bc, blo, nd, ostride, cm, &bk, out);
     close_block(L, m, &v);
-    int k = ind - 1;
-    for (; k >= 0; k--) {
-      if (++bc[k] < bhi[k]) {
-        break;
-      }
-      bc[k] = blo[k];
-    }
-    if (k < 0) {
-      break;
-    }
-  }
+  } while (next_in_box(ind, blo, bhi, bc));
   free(work);
   return st;
 }
@@ -479,19 +391,9 @@ static void release_copy(floe__lower *L, const lnode *m, int nd, const int64_t *
     return;
   }
   memcpy(bc, blo, sizeof bc);
-  for (;;) {
+  do {
     floe__store_done(L->store, &m->ch->c[flat_of(m, bc)]);
-    int k = m->n->ndim - 1;
-    for (; k >= 0; k--) {
-      if (++bc[k] < bhi[k]) {
-        break;
-      }
-      bc[k] = blo[k];
-    }
-    if (k < 0) {
-      return;
-    }
-  }
+  } while (next_in_box(m->n->ndim, blo, bhi, bc));
 }
 
 /* Counts the uses and dependencies of copy_from, at build time. */
@@ -502,19 +404,9 @@ static void depend_copy(floe__lower *L, floe_task *t, lnode *m, int nd, const in
     return;
   }
   memcpy(bc, blo, sizeof bc);
-  for (;;) {
+  do {
     depend_block(L, t, m, bc);
-    int k = m->n->ndim - 1;
-    for (; k >= 0; k--) {
-      if (++bc[k] < bhi[k]) {
-        break;
-      }
-      bc[k] = blo[k];
-    }
-    if (k < 0) {
-      return;
-    }
-  }
+  } while (next_in_box(m->n->ndim, blo, bhi, bc));
 }
 
 /* Fills the value `v` of dtype t into n elements. */
@@ -545,6 +437,8 @@ static void fill_value(void *dst, floe_dtype t, double v, int64_t n) {
 
 /* ------------------------------------------------------- gather, concat */
 
+/* A producer task's argument: output chunk `flat` of lnode ln, region
+ * [lo, hi) (selections, joins, products, reshapes, kernels). */
 typedef struct sel_arg {
   floe__lower *L;
   int ln;
@@ -660,8 +554,7 @@ static floe_status sel_task(void *arg) {
     return FLOE_OK;
   }
   floe__chunk *c = &ch->c[a->flat];
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a selection", &L->io);
+  unsigned char *buf = floe__lower_chunk_begin(L, c, "a chunk of a selection");
   /* index arrays, and per axis the positions and offsets of one block */
   int64_t *work = buf != NULL ? malloc((size_t)(total + 1) * sizeof *work) : NULL;
   floe_status st = FLOE_OK;
@@ -683,13 +576,7 @@ static floe_status sel_task(void *arg) {
     }
   }
   free(work);
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return floe__lower_chunk_end(L, c, buf, st);
 }
 
 static floe_status build_selection(floe__lower *L, int li) {
@@ -751,13 +638,6 @@ static floe_status build_selection(floe__lower *L, int li) {
 }
 
 /* --------------------------------------------------------------- matmul */
-
-typedef struct mm_arg {
-  floe__lower *L;
-  int ln;
-  int64_t flat;
-  int64_t lo[FLOE_MAX_DIMS], hi[FLOE_MAX_DIMS];
-} mm_arg;
 
 /* c[m x n] (+)= a[m x k] b[k x n], row-major with leading dimensions. */
 static void gemm(floe_dtype t, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
@@ -934,7 +814,7 @@ static floe_status mm_run_fn(void *ctx, const mm_step *st) {
 /* Output block [lo, hi) of a @ b: for every batch element, the inner axis
  * walked in order, in segments where neither operand's blocks change. */
 static floe_status mm_task(void *arg) {
-  mm_arg *a = arg;
+  sel_arg *a = arg;
   floe__lower *L = a->L;
   const lnode *x = &L->ln[a->ln];
   mm_ctx c = {.L = L, .x = x, .A = &L->ln[x->in[0]], .B = &L->ln[x->in[1]], .lo = a->lo,
@@ -944,20 +824,13 @@ static floe_status mm_task(void *arg) {
     return mm_walk(L, x, a->lo, a->hi, mm_run_fn, &c);
   }
   floe__chunk *ck = &x->ch->c[a->flat];
-  floe__store_enter(L->store);
-  c.buf = floe__store_alloc(L->store, ck->bytes, "a chunk of a product", &L->io);
+  c.buf = floe__lower_chunk_begin(L, ck, "a chunk of a product");
   floe_status st = c.buf == NULL ? floe__error_slot()->status : FLOE_OK;
   if (st == FLOE_OK) {
     memset(c.buf, 0, ck->bytes);
     st = mm_walk(L, x, a->lo, a->hi, mm_run_fn, &c);
   }
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, ck, c.buf, NULL, 0);
-  } else if (c.buf != NULL) {
-    floe__store_release(L->store, c.buf, ck->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return floe__lower_chunk_end(L, ck, c.buf, st);
 }
 
 /* OpenBLAS runs single-threaded: floe's workers are the parallelism. */
@@ -982,7 +855,7 @@ static floe_status build_matmul(floe__lower *L, int li) {
   grid g = grid_of(n);
   int64_t coord[FLOE_MAX_DIMS] = {0};
   for (int64_t b = 0; b < g.total; b++) {
-    mm_arg *a = floe__lower_alloc(L, sizeof *a);
+    sel_arg *a = floe__lower_alloc(L, sizeof *a);
     FLOE_RETURN_ERROR_IF(a == NULL, FLOE_ERR_NOMEM, "out of memory planning a compute");
     memset(a, 0, sizeof *a);
     a->L = L;
@@ -1032,8 +905,7 @@ static floe_status ax_task(void *arg) {
   const int64_t len = a->hi[axis] - a->lo[axis]; /* the whole axis, but for scans */
   const size_t isz = floe_dtype_size(in->dtype), osz = floe_dtype_size(n->dtype);
   const floe__axis_op op = n->p.axis.op;
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk along an axis", &L->io);
+  unsigned char *buf = floe__lower_chunk_begin(L, c, "a chunk along an axis");
   unsigned char *lane = buf != NULL ? malloc((size_t)(len > 0 ? len : 1) * 16) : NULL;
   floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
   if (st == FLOE_OK && lane == NULL) {
@@ -1118,13 +990,7 @@ static floe_status ax_task(void *arg) {
     }
   }
   free(lane);
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return floe__lower_chunk_end(L, c, buf, st);
 }
 
 static floe_status build_axis(floe__lower *L, int li) {
@@ -1328,8 +1194,7 @@ static floe_status rs_task(void *arg) {
     return rs_run(&w, rs_dep_fn, &d);
   }
   floe__chunk *c = &x->ch->c[a->flat];
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a reshape", &L->io);
+  unsigned char *buf = floe__lower_chunk_begin(L, c, "a chunk of a reshape");
   floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
   if (st == FLOE_OK) {
     memset(buf, 0, c->bytes);
@@ -1339,13 +1204,7 @@ static floe_status rs_task(void *arg) {
       close_block(L, m, &cp.v);
     }
   }
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return floe__lower_chunk_end(L, c, buf, st);
 }
 
 static floe_status build_reshape(floe__lower *L, int li) {
@@ -1424,9 +1283,7 @@ static floe_status map_task(void *arg) {
     return FLOE_OK;
   }
   floe__chunk *c = &x->ch->c[a->flat];
-  floe__store_enter(L->store);
-  unsigned char *buf = floe__store_alloc(L->store, c->bytes, "a chunk of a kernel's output",
-                                         &L->io);
+  unsigned char *buf = floe__lower_chunk_begin(L, c, "a chunk of a kernel's output");
   floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
   floe_block in[3], out;
   unsigned char *ibuf[3] = {NULL, NULL, NULL};
@@ -1485,13 +1342,7 @@ static floe_status map_task(void *arg) {
     floe__store_release(L->store, ibuf[i], ibytes[i]);
   }
   free(idx);
-  if (st == FLOE_OK) {
-    floe__store_put(L->store, c, buf, NULL, 0);
-  } else if (buf != NULL) {
-    floe__store_release(L->store, buf, c->bytes);
-  }
-  floe__store_leave(L->store);
-  return st;
+  return floe__lower_chunk_end(L, c, buf, st);
 }
 
 static floe_status build_map(floe__lower *L, int li) {

@@ -129,7 +129,5 @@ void floe__spill_area_free(floe__store *s, floe__spill_area *a);
 
 /* The budget (plans, checks). */
 uint64_t floe__store_limit(const floe__store *s);
-/* The spill file's path once made, else NULL (tests, messages). */
-const char *floe__store_spill_path(const floe__store *s);
 
 #endif

@@ -44,7 +44,6 @@ struct floe__store {
   char *spill_dir;
   int spill_level;
   floe__h5out *spill;
-  char *spill_path;
   unsigned nareas;
 };
 
@@ -167,11 +166,9 @@ static floe_status area_dataset(floe__store *s, floe__spill_area *a) {
     } else {
       snprintf(path, cap, "%s/floe-spill-%ld-%u.h5", s->spill_dir, (long)getpid(),
                atomic_fetch_add(&spill_counter, 1));
-      st = floe__h5out_open_scratch("spill", path, &s->spill);
-      if (st == FLOE_OK) {
-        s->spill_path = path;
-      } else {
-        free(path);
+      st = floe__h5out_open_scratch("spill", path, &s->spill); /* keeps its own copy */
+      free(path);
+      if (st != FLOE_OK) {
         st = floe__fail(st, "%s (the spill directory '%s'; set spill_dir or --spill-dir)",
                         floe__error_slot()->msg, s->spill_dir);
       }
@@ -417,23 +414,11 @@ floe_status floe__store_pin(floe__store *s, floe__chunk *c, const void **data,
     pthread_mutex_unlock(&s->lock);
     return floe__fail(FLOE_ERR_INTERNAL, "a chunk was needed after it was freed");
   }
-  c->state = FLOE__CHUNK_LOADING;
-  void *buf = take_pooled(s, c->bytes);
-  floe_status st = FLOE_OK;
-  if (buf == NULL) {
-    st = make_room(s, c->bytes, c->reload != NULL ? "reading a chunk again" : "reloading a chunk",
-                   io);
-  }
+  c->state = FLOE__CHUNK_LOADING; /* ours until loaded: others wait */
   pthread_mutex_unlock(&s->lock);
-  if (st == FLOE_OK && buf == NULL) {
-    buf = big_alloc(c->bytes);
-    if (buf == NULL) {
-      pthread_mutex_lock(&s->lock);
-      s->used -= c->bytes;
-      pthread_mutex_unlock(&s->lock);
-      st = floe__fail(FLOE_ERR_NOMEM, "out of memory for a chunk of %zu bytes", c->bytes);
-    }
-  }
+  void *buf = floe__store_alloc(s, c->bytes,
+                                c->reload != NULL ? "reading a chunk again" : "reloading a chunk", io);
+  floe_status st = buf == NULL ? floe__error_slot()->status : FLOE_OK;
   if (st == FLOE_OK) {
     if (c->reload != NULL) {
       floe__io_counters local;
@@ -596,7 +581,6 @@ void floe__store_free(floe__store *s) {
   if (s->spill != NULL) {
     floe__h5out_abort(s->spill); /* closes and removes the file */
   }
-  free(s->spill_path);
   free(s->spill_dir);
   pthread_mutex_destroy(&s->spill_lock);
   pthread_cond_destroy(&s->cv);
@@ -605,5 +589,3 @@ void floe__store_free(floe__store *s) {
 }
 
 uint64_t floe__store_limit(const floe__store *s) { return s->limit; }
-
-const char *floe__store_spill_path(const floe__store *s) { return s->spill_path; }
